@@ -1,0 +1,5 @@
+"""`python -m analyzer` runs the command line."""
+
+from .cli import app
+
+app()

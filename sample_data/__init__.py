@@ -1,0 +1,1 @@
+"""Bundled synthetic sample portfolio, installed as the package data of analyzer.sample_data."""

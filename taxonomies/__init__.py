@@ -1,0 +1,1 @@
+"""Bundled taxonomies, installed as the package data of analyzer.taxonomies."""
