@@ -1,0 +1,619 @@
+"""The ingest stage: read files, find headers, map columns, convert values, account for rows.
+
+``read_files`` turns input files into an ``IngestResult`` without touching any database;
+``ingest`` stores one in a DuckDB portfolio (one transaction); ``inspect`` shows what the
+reader would do with a file; ``export`` and ``summary`` read the store back.
+
+Every row below a header is loaded, excluded (blank, total, repeated header, note) or rejected
+(an amount or currency that does not convert), and every row not loaded is in
+``IngestResult.rejects`` with its reason: ``rows_seen == loaded + excluded + rejected``.
+
+Dates and years are optional: a date or year cell that cannot be read keeps its row (a money
+row must not vanish from the totals over a typo in a side column); the value is left empty, the
+row gets a flag (``start_date_unreadable``, ``end_date_unreadable``, ``year_unreadable``) and
+the sheet report a note naming the column and an example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from . import store
+from .columns import (
+    EXCLUDED_TOTAL,
+    Header,
+    Mapping,
+    apply_user_mapping,
+    auto_mapping,
+    exclusion_reason,
+    load_mapping_file,
+    missing_amount_error,
+    read_header,
+)
+from .errors import AnalyzerError, ColumnMappingError, InputFileError, Location
+from .money import (
+    ISO_CURRENCIES,
+    day_first,
+    fiscal_year,
+    normalise_currency_column,
+    normalise_state,
+    parse_amounts,
+    parse_dates,
+    parse_years,
+    resolve_currency,
+)
+from .read import RawSheet, read_file
+from .safe import write_safe_csv
+from .schema import (
+    CANONICAL_FIELDS,
+    CLASSIFICATION_EXPORT_COLUMNS,
+    EXPORT_COLUMNS,
+    GRANTS_SCHEMA,
+    REJECTS_SCHEMA,
+    IngestResult,
+    SheetReport,
+    empty_frame,
+)
+
+Progress = Callable[[str], None]
+
+TEXT_FIELDS = ("grant_id", "funder", "recipient", "title", "description", "program")
+PREVIEW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user told us about the files, beyond the files themselves."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    currency: str | None = None
+    fiscal_year_start: int | None = None
+    year: int | None = None
+
+
+# --- Public API --------------------------------------------------------------------------------
+
+
+def read_files(
+    paths: Iterable[str | Path],
+    *,
+    sheets: list[str] | None = None,
+    mapping: dict[str, str] | None = None,
+    mapping_file: str | Path | None = None,
+    currency: str | None = None,
+    fiscal_year_start: int | None = None,
+    year: int | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Read spreadsheets into grants and rejects frames with one report per file and sheet.
+
+    ``sheets`` limits workbooks to those sheets (default: every sheet; sheets without a header
+    and amount column are reported as skipped). ``mapping`` ({field: header}) and
+    ``mapping_file`` override the automatic column mapping; ``currency`` applies to amounts
+    with no currency column, symbol or code; ``fiscal_year_start`` (a month) names years by
+    fiscal year; ``year`` is the year of every grant in a file with no year or date column.
+    Raises an ``InputFileError`` (with file, sheet, row, column and a hint) for unreadable
+    input.
+    """
+    options = _options(mapping, mapping_file, currency, fiscal_year_start, year)
+    paths = [Path(p) for p in paths]
+    _refuse_duplicate_names(paths)
+    grants, rejects, reports = [], [], []
+    for path in paths:
+        for g, r, report in _read_one_file(path, sheets, options, progress):
+            grants.append(g)
+            rejects.append(r)
+            reports.append(report)
+    return IngestResult(
+        grants=pl.concat(grants) if grants else empty_frame(GRANTS_SCHEMA),
+        rejects=pl.concat(rejects) if rejects else empty_frame(REJECTS_SCHEMA),
+        reports=reports,
+    )
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    *,
+    db: str | Path | None = store.DEFAULT_DB,
+    replace: bool = False,
+    **options,
+) -> IngestResult:
+    """Read the files (see ``read_files`` for the options) and store them in ``db`` in one
+    transaction. A file already loaded with the same content is a no-op (its reports say
+    ``already_loaded``); a different file of the same name needs ``replace=True``."""
+    result = read_files(paths, **options)
+    con = store.connect(db)
+    try:
+        store.save_ingest(con, result, replace=replace)
+    finally:
+        con.close()
+    return result
+
+
+@dataclass
+class SheetInspection:
+    """What ingest would do with one sheet: header, mapping, gaps and a preview."""
+
+    file: str
+    sheet: str | None
+    header_row: int | None = None
+    headers: list[str] = field(default_factory=list)
+    preset: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    ambiguous: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    #: Loaded rows of the first data rows, canonical fields as text.
+    preview: list[dict[str, str | None]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: Why this sheet would not be loaded, if it would not.
+    problem: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "headers": self.headers,
+            "preset": self.preset,
+            "mapping": self.mapping,
+            "ambiguous": self.ambiguous,
+            "missing": self.missing,
+            "preview": self.preview,
+            "notes": self.notes,
+            "problem": self.problem,
+        }
+
+
+def inspect(
+    path: str | Path,
+    *,
+    sheets: list[str] | None = None,
+    mapping: dict[str, str] | None = None,
+    mapping_file: str | Path | None = None,
+    currency: str | None = None,
+    fiscal_year_start: int | None = None,
+    year: int | None = None,
+) -> list[SheetInspection]:
+    """Per sheet: the detected header row, the mapping, what is ambiguous or missing, and a
+    preview of the first rows as they would load. Problems that would stop a sheet from
+    loading are reported in ``problem`` rather than raised; unreadable files still raise."""
+    options = _options(mapping, mapping_file, currency, fiscal_year_start, year)
+    inspections = []
+    for raw in read_file(path, sheets=sheets):
+        found = SheetInspection(file=raw.file_name, sheet=raw.sheet, notes=list(raw.notes))
+        inspections.append(found)
+        try:
+            header = read_header(raw)
+            found.header_row, found.headers = header.row, list(header.names.values())
+            found.notes += header.notes
+            mapping_used = _mapping_for(raw, header, options)
+        except InputFileError as error:
+            found.problem = error.describe()
+            if found.headers:
+                partial = auto_mapping(found.headers)
+                found.preset, found.mapping = partial.preset, partial.fields
+                found.missing = partial.missing()
+            continue
+        found.preset, found.mapping = mapping_used.preset, dict(mapping_used.fields)
+        found.ambiguous, found.missing = list(mapping_used.ambiguous), mapping_used.missing()
+        head = RawSheet(**{**raw.__dict__, "cells": raw.cells.head(header.index + 1 + 50)})
+        grants, _, report = _convert_sheet(head, header, mapping_used, options)
+        found.notes += [n for n in report.notes if n not in found.notes]
+        found.preview = [
+            {k: (None if v is None else str(v)) for k, v in row.items()}
+            for row in grants.select(["source_row", *CANONICAL_FIELDS])
+            .head(PREVIEW_ROWS)
+            .to_dicts()
+        ]
+    return inspections
+
+
+def export(db: str | Path, out: str | Path) -> int:
+    """Write one row per grant (EXPORT_COLUMNS, plus CLASSIFICATION_EXPORT_COLUMNS once a
+    classification is stored) to a CSV safe to open in a spreadsheet. Returns the row count."""
+    con = store.connect(db, must_exist=True)
+    try:
+        frame = con.sql(store.read_sql("ingest_export.sql")).pl()
+        classified = con.sql("SELECT count(*) FROM classifications").fetchone()[0] > 0
+    finally:
+        con.close()
+    columns = list(EXPORT_COLUMNS) + (list(CLASSIFICATION_EXPORT_COLUMNS) if classified else [])
+    frame = frame.select(columns).with_columns(pl.col("amount").cast(GRANTS_SCHEMA["amount"]))
+    write_safe_csv(frame, out)
+    return frame.height
+
+
+def summary(db: str | Path) -> dict:
+    """What the store holds: per source (file and sheet) the counts and the loaded total per
+    currency, and the totals per currency over all sources. Money as exact Decimals."""
+    con = store.connect(db, must_exist=True)
+    try:
+        sources = con.sql(store.read_sql("ingest_sources.sql")).pl()
+        totals = con.sql(store.read_sql("ingest_totals.sql")).pl()
+    finally:
+        con.close()
+    per_source: dict[int, dict[str, Decimal]] = {}
+    for row in totals.iter_rows(named=True):
+        if row["source_id"] is not None:
+            per_source.setdefault(row["source_id"], {})[row["currency"]] = Decimal(row["total"])
+    overall = {
+        row["currency"]: Decimal(row["total"])
+        for row in totals.iter_rows(named=True)
+        if row["source_id"] is None
+    }
+    return {
+        "sources": [
+            {
+                "file": row["file_name"],
+                "sheet": row["sheet"],
+                "format": row["format"],
+                "preset": row["preset"],
+                "loaded_at": str(row["loaded_at"]),
+                "rows_seen": row["rows_seen"],
+                "rows_loaded": row["rows_loaded"],
+                "rows_excluded": row["rows_excluded"],
+                "rows_rejected": row["rows_rejected"],
+                "totals": per_source.get(row["source_id"], {}),
+            }
+            for row in sources.iter_rows(named=True)
+        ],
+        "grants": int(sources["rows_loaded"].sum()) if sources.height else 0,
+        "totals": overall,
+    }
+
+
+# --- Options -----------------------------------------------------------------------------------
+
+
+def _options(
+    mapping: dict[str, str] | None,
+    mapping_file: str | Path | None,
+    currency: str | None,
+    fiscal_year_start: int | None,
+    year: int | None,
+) -> Options:
+    merged = dict(load_mapping_file(mapping_file)) if mapping_file else {}
+    merged.update(mapping or {})
+    for name in merged:
+        if name not in CANONICAL_FIELDS:
+            raise ColumnMappingError(
+                f"unknown field {name!r} in the column mapping",
+                hint="fields are " + ", ".join(CANONICAL_FIELDS),
+            )
+    if currency is not None:
+        currency = currency.strip().upper()
+        if currency not in ISO_CURRENCIES:
+            raise AnalyzerError(
+                f"--currency {currency!r} is not an ISO 4217 currency code",
+                hint="use a three-letter code such as USD, GBP, EUR or CAD",
+            )
+    if fiscal_year_start is not None and not 1 <= fiscal_year_start <= 12:
+        raise AnalyzerError(
+            f"--fiscal-year-start {fiscal_year_start} is not a month",
+            hint="give the month the fiscal year starts, 1-12 (e.g. 7 for July-June)",
+        )
+    if year is not None and not 1900 <= year <= 2100:
+        raise AnalyzerError(f"--year {year} is out of range", hint="give a year like 2024")
+    return Options(merged, currency, fiscal_year_start, year)
+
+
+def _refuse_duplicate_names(paths: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if path.name in seen:
+            raise InputFileError(
+                "two input files have the same name, and grants are keyed by file name",
+                hint=f"rename one of {str(seen[path.name])!r} and {str(path)!r}, or ingest "
+                "them one at a time",
+                location=Location(file=path.name),
+            )
+        seen[path.name] = path
+
+
+# --- One file ----------------------------------------------------------------------------------
+
+
+def _read_one_file(
+    path: Path, sheets: list[str] | None, options: Options, progress: Progress | None
+) -> list[tuple[pl.DataFrame, pl.DataFrame, SheetReport]]:
+    """Every sheet of one file. In a workbook read whole, sheets that hold no grant table
+    (notes, a template with no rows) are skipped with their reason; if no sheet holds one,
+    or the sheet was asked for by name, that is an error."""
+    _tell(progress, f"reading {path.name}")
+    raws = read_file(path, sheets=sheets)
+    results, problems = [], []
+    for raw in raws:
+        _tell(
+            progress,
+            f"{raw.file_name}"
+            + (f" [{raw.sheet}]" if raw.sheet else "")
+            + f": {raw.cells.height:,} rows",
+        )
+        try:
+            results.append(_sheet(raw, options))
+        except InputFileError as error:
+            if sheets or len(raws) == 1:
+                raise _with_sheet_list(error, raw) from None
+            problems.append((raw, error))
+    if problems and not results:
+        first = problems[0][1]
+        detail = "; ".join(f"sheet {raw.sheet!r}: {error.message}" for raw, error in problems)
+        raise type(first)(
+            f"no sheet holds a table of grants ({detail})",
+            hint=first.hint,
+            location=Location(file=path.name),
+        )
+    for raw, error in problems:
+        report = _report(raw)
+        report.skipped = error.message
+        report.notes = [f"sheet skipped: {error.message}"]
+        empty = (empty_frame(GRANTS_SCHEMA), empty_frame(REJECTS_SCHEMA), report)
+        results.append(empty)
+    order = {raw.sheet: i for i, raw in enumerate(raws)}
+    return sorted(results, key=lambda r: order[r[2].sheet])
+
+
+def _with_sheet_list(error: InputFileError, raw: RawSheet) -> InputFileError:
+    if len(raw.workbook_sheets) > 1 and error.hint and "sheets" not in error.hint:
+        others = ", ".join(repr(n) for n in raw.workbook_sheets)
+        error = type(error)(error.message, hint=f"{error.hint} (the workbook has the sheets "
+                            f"{others})", location=error.location)  # fmt: skip
+    return error
+
+
+def _tell(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def _report(raw: RawSheet) -> SheetReport:
+    return SheetReport(
+        file_name=raw.file_name,
+        path=str(raw.path.resolve()),
+        sha256=raw.sha256,
+        sheet=raw.sheet,
+        format=raw.format,
+        encoding=raw.encoding,
+    )
+
+
+def _mapping_for(raw: RawSheet, header: Header, options: Options) -> Mapping:
+    headers = list(header.names.values())
+    mapping = auto_mapping(headers)
+    where = Location(file=raw.file_name, sheet=raw.sheet, row=header.row)
+    apply_user_mapping(mapping, options.mapping, headers, where)
+    if "amount" not in mapping.fields:
+        raise missing_amount_error(headers, where)
+    return mapping
+
+
+def _sheet(raw: RawSheet, options: Options) -> tuple[pl.DataFrame, pl.DataFrame, SheetReport]:
+    header = read_header(raw)
+    mapping = _mapping_for(raw, header, options)
+    if raw.cells.height <= header.index + 1:
+        raise InputFileError(
+            f"there are no data rows below the header (row {header.row})",
+            hint="the sheet has column names but no grants; add rows or pick another sheet",
+            location=Location(file=raw.file_name, sheet=raw.sheet, row=header.row),
+        )
+    return _convert_sheet(raw, header, mapping, options)
+
+
+# --- One sheet: exclusions, conversions, accounting ---------------------------------------------
+
+
+def _convert_sheet(
+    raw: RawSheet, header: Header, mapping: Mapping, options: Options
+) -> tuple[pl.DataFrame, pl.DataFrame, SheetReport]:
+    report = _report(raw)
+    report.header_row = header.row
+    report.preset = mapping.preset
+    report.mapping = dict(mapping.fields)
+    report.notes = [*raw.notes, *header.notes]
+    if mapping.preset:
+        report.notes.append(f"recognised the {mapping.preset} layout")
+    report.notes += [f"ambiguous column: {a}" for a in mapping.ambiguous]
+
+    column_of = {name: column for column, name in header.names.items()}
+    col = {name: column_of[h] for name, h in mapping.fields.items()}
+    columns = list(header.names)
+    data = (
+        raw.cells.slice(header.index + 1)
+        .select(columns)
+        .with_row_index("__row", offset=header.index + 2)
+        .with_columns(pl.col("__row").cast(pl.Int64))
+    )
+    amount_col, amount_header = col["amount"], mapping.fields["amount"]
+    identity = [col[f] for f in ("grant_id", "recipient") if f in col]
+    data = data.with_columns(
+        __excluded=exclusion_reason(columns, amount_col, amount_header, identity),
+        __original=pl.struct(
+            pl.col(c).alias(header.names[c]) for c in columns
+        ).struct.json_encode(),
+    )
+    data = parse_amounts(data, amount_col)
+    currency_col = col.get("currency")
+    column_currency = normalise_currency_column(currency_col) if currency_col else None
+    default_currency = options.currency or mapping.currency
+    currency, assumed, currency_problem = resolve_currency(
+        column_currency, pl.col("__amount_currency"), default_currency
+    )
+    problem = pl.coalesce(pl.col("__amount_problem"), currency_problem)
+    on_amount = pl.col("__amount_problem").is_not_null()
+    data = data.with_columns(
+        __currency=currency,
+        __assumed=assumed,
+        __problem=problem,
+        __problem_column=pl.when(on_amount)
+        .then(pl.lit(amount_header))
+        .otherwise(pl.lit(mapping.fields.get("currency"))),
+        __problem_value=pl.when(on_amount)
+        .then(pl.col(amount_col))
+        .otherwise(pl.col(currency_col) if currency_col else pl.lit(None, dtype=pl.String)),
+    )
+    excluded = pl.col("__excluded").is_not_null()
+    loaded = data.filter(~excluded & pl.col("__problem").is_null())
+    not_loaded = data.filter(excluded | pl.col("__problem").is_not_null())
+
+    grants = _grants(loaded, raw, col, mapping, options, report)
+    rejects = _rejects(not_loaded, raw, amount_col, amount_header)
+    _account(report, data.height, grants, rejects, loaded)
+    return grants, rejects, report
+
+
+def _text(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _grants(
+    loaded: pl.DataFrame,
+    raw: RawSheet,
+    col: dict[str, str],
+    mapping: Mapping,
+    options: Options,
+    report: SheetReport,
+) -> pl.DataFrame:
+    null_text = pl.lit(None, dtype=pl.String)
+    values = {name: _text(col[name]) if name in col else null_text for name in TEXT_FIELDS}
+    flags: list[pl.Expr] = [
+        pl.when(pl.col("__amount") < 0).then(pl.lit("negative")),
+        pl.when(pl.col("__amount") == 0).then(pl.lit("zero")),
+    ]
+    dates = {}
+    for name in ("start_date", "end_date"):
+        if name in col:
+            parsed = parse_dates(col[name], day_first=day_first(loaded, col[name]))
+            dates[name] = parsed
+            unreadable = parsed.is_null() & pl.col(col[name]).str.contains(r"\S").fill_null(False)
+            flags.append(pl.when(unreadable).then(pl.lit(f"{name}_unreadable")))
+            _note_unreadable(report, loaded, unreadable, col[name], mapping.fields[name], name)
+        else:
+            dates[name] = pl.lit(None, dtype=pl.Date)
+    fy_start = options.fiscal_year_start or mapping.fiscal_year_start
+    year = _year(loaded, col, mapping, options, report, dates, fy_start, flags)
+    prefix = f"{raw.file_name}:{raw.sheet}:" if raw.sheet is not None else f"{raw.file_name}:"
+    frame = loaded.select(
+        record_id=pl.lit(prefix) + pl.col("__row").cast(pl.String),
+        **values,
+        amount=pl.col("__amount"),
+        currency=pl.col("__currency"),
+        year=year,
+        state=normalise_state(col["state"]) if "state" in col else null_text,
+        start_date=dates["start_date"],
+        end_date=dates["end_date"],
+        source_file=pl.lit(raw.file_name),
+        source_sheet=pl.lit(raw.sheet, dtype=pl.String),
+        source_row=pl.col("__row"),
+        flags=pl.concat_str(flags, separator=";", ignore_nulls=True),
+        original=pl.col("__original"),
+    ).with_columns(flags=pl.when(pl.col("flags") != "").then(pl.col("flags")))
+    assumed = int(loaded["__assumed"].sum()) if loaded.height else 0
+    if assumed:
+        report.notes.append(
+            f"{assumed} row(s) name no currency (no currency column, symbol or code); "
+            "assumed USD - pass --currency to set the currency"
+        )
+    return frame.cast(GRANTS_SCHEMA).select(list(GRANTS_SCHEMA))
+
+
+def _year(
+    loaded: pl.DataFrame,
+    col: dict[str, str],
+    mapping: Mapping,
+    options: Options,
+    report: SheetReport,
+    dates: dict[str, pl.Expr],
+    fy_start: int | None,
+    flags: list[pl.Expr],
+) -> pl.Expr:
+    """From the year column, else the fiscal year of the start date, else ``--year``."""
+    from_date = fiscal_year(dates["start_date"], fy_start) if "start_date" in col else None
+    if "year" in col:
+        parsed = parse_years(col["year"])
+        unreadable = parsed.is_null() & pl.col(col["year"]).str.contains(r"\S").fill_null(False)
+        flags.append(pl.when(unreadable).then(pl.lit("year_unreadable")))
+        _note_unreadable(report, loaded, unreadable, col["year"], mapping.fields["year"], "year")
+        year = parsed if from_date is None else pl.coalesce(parsed, from_date)
+    elif from_date is not None:
+        year = from_date
+        kind = "federal fiscal year (October-September)" if fy_start == 10 else (
+            f"fiscal year starting in month {fy_start}" if fy_start and fy_start > 1
+            else "calendar year"
+        )  # fmt: skip
+        report.notes.append(f"year is the {kind} of {mapping.fields['start_date']!r}")
+    elif options.year is not None:
+        return pl.lit(options.year, dtype=pl.Int32)
+    else:
+        report.notes.append("no year or date column; year left empty - pass --year to set it")
+        return pl.lit(None, dtype=pl.Int32)
+    if options.year is not None:
+        report.notes.append("--year was ignored: the sheet has a year or date column")
+    return year
+
+
+def _note_unreadable(
+    report: SheetReport,
+    loaded: pl.DataFrame,
+    unreadable: pl.Expr,
+    column: str,
+    header: str,
+    name: str,
+) -> None:
+    bad = loaded.filter(unreadable).select(pl.col(column), pl.col("__row"))
+    if bad.height:
+        example, row = bad.row(0)
+        report.notes.append(
+            f"{bad.height} {name} value(s) in {header!r} could not be read (e.g. {example!r} on "
+            f"row {row}); kept the rows with an empty {name} and the flag {name}_unreadable"
+        )
+
+
+def _rejects(
+    not_loaded: pl.DataFrame, raw: RawSheet, amount_col: str, amount_header: str
+) -> pl.DataFrame:
+    excluded = pl.col("__excluded").is_not_null()
+    is_total = pl.col("__excluded") == EXCLUDED_TOTAL
+    return not_loaded.select(
+        source_file=pl.lit(raw.file_name),
+        source_sheet=pl.lit(raw.sheet, dtype=pl.String),
+        source_row=pl.col("__row"),
+        disposition=pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.lit("rejected")),
+        reason=pl.coalesce(pl.col("__excluded"), pl.col("__problem")),
+        column=pl.when(excluded)
+        .then(pl.when(is_total).then(pl.lit(amount_header)))
+        .otherwise(pl.col("__problem_column")),
+        value=pl.when(excluded)
+        .then(pl.when(is_total).then(pl.col(amount_col)))
+        .otherwise(pl.col("__problem_value")),
+        original=pl.col("__original"),
+    ).cast(REJECTS_SCHEMA)
+
+
+def _account(
+    report: SheetReport,
+    seen: int,
+    grants: pl.DataFrame,
+    rejects: pl.DataFrame,
+    loaded: pl.DataFrame,
+) -> None:
+    report.rows_seen = seen
+    report.rows_loaded = grants.height
+    counts = (
+        rejects.group_by("disposition", "reason")
+        .len()
+        .sort("disposition", "len", "reason", descending=[False, True, False])
+    )
+    for disposition, reason, n in counts.iter_rows():
+        target = report.excluded_reasons if disposition == "excluded" else report.rejected_reasons
+        target[reason] = n
+    report.rows_excluded = sum(report.excluded_reasons.values())
+    report.rows_rejected = sum(report.rejected_reasons.values())
+    totals = grants.group_by("currency").agg(pl.col("amount").sum()).sort("currency")
+    report.totals = {cur: Decimal(str(total)) for cur, total in totals.iter_rows()}
+    assert report.rows_seen == report.rows_loaded + report.rows_excluded + report.rows_rejected

@@ -1,0 +1,325 @@
+"""Amounts, currencies, years, dates and states: cell text -> exact typed values, vectorised.
+
+Every function here builds polars expressions over whole columns; nothing loops over rows.
+Each conversion yields a value and, where the text does not convert, a problem that the caller
+turns into a rejected row (amounts) or a flag (optional fields) -- never a silent null.
+
+Amounts are exact ``Decimal(38, 2)``. Accepted forms: ``1200000``, ``$1,200,000.00``,
+``(15,000)``, ``-15,000``, ``15,000-``, ``1.2M``, ``15K``, ``2.5 million``, ``USD 1,000``,
+``1,000 EUR``, ``£30,000``, ``€5``. Fractions of a cent are rejected, not rounded. Like Excel,
+a number is read to 15 significant digits: longer digit strings are the noise of binary
+floating point (``694867473.870000005`` for 694,867,473.87) and are rounded to 15 digits first.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import polars as pl
+
+from .schema import MONEY
+
+# --- Amounts -----------------------------------------------------------------------------------
+
+#: ISO 4217 codes accepted inside an amount ("USD 1,000") or in a currency column.
+_ISO_CODES = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY
+    KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP
+    MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR
+    RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT
+    TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW
+    ZWL
+"""
+ISO_CURRENCIES = frozenset(_ISO_CODES.split())
+
+#: Currency symbols; a bare "$" is "dollars of the file's currency" (see resolve_currency).
+SYMBOLS = {
+    "$": "$",
+    "US$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "R$": "BRL",
+    "£": "GBP",
+    "€": "EUR",
+    "¥": "JPY",
+    "₹": "INR",
+}
+
+MULTIPLIER_DIGITS = {
+    "k": 3,
+    "thousand": 3,
+    "m": 6,
+    "mm": 6,
+    "mn": 6,
+    "million": 6,
+    "b": 9,
+    "bn": 9,
+    "billion": 9,
+}
+
+_SYMBOL = r"[A-Za-z]{1,2}\$|[$£€¥₹]"
+_AMOUNT_PATTERN = (
+    r"^(?<neg1>[-−])?\s*(?<open>\()?\s*(?<neg2>[-−])?\s*"
+    rf"(?<cur1>{_SYMBOL}|[A-Za-z]{{3}})?\s*(?<open2>\()?\s*(?<neg3>[-−])?\s*"
+    r"(?<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*"
+    r"(?<mult>(?i:thousand|million|billion|mm|mn|bn|k|m|b)\b)?\s*"
+    rf"(?<cur2>{_SYMBOL}|[A-Za-z]{{3}})?\s*(?<close>\))?\s*(?<neg4>-)?$"
+)
+
+#: Reasons a row is rejected for its amount (SheetReport.rejected_reasons keys).
+AMOUNT_EMPTY = "amount is empty"
+AMOUNT_NOT_A_NUMBER = "amount is not a number"
+AMOUNT_FRACTION_OF_CENT = "amount has a fraction of a cent"
+AMOUNT_UNKNOWN_CURRENCY = "amount names an unknown currency"
+CURRENCY_CONFLICT = "amount and currency column disagree"
+CURRENCY_INVALID = "currency is not an ISO currency code"
+
+
+def _blank(expr: pl.Expr) -> pl.Expr:
+    return expr.is_null() | ~expr.str.contains(r"\S")
+
+
+def _denoise(text: pl.Expr) -> pl.Expr:
+    """Round plain numbers with more than 15 significant digits (float noise) to 15."""
+    digits = text.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
+    noisy = text.str.contains(r"^-?\d+\.\d+$") & (digits > 15)
+    rounded = text.cast(pl.Float64, strict=False).round_sig_figs(15).cast(pl.String)
+    return pl.when(noisy).then(rounded).otherwise(text)
+
+
+def parse_amounts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Add ``__amount`` (Decimal(38,2)), ``__amount_currency`` (ISO code, "$" for a bare dollar
+    sign, or null) and ``__amount_problem`` (a rejection reason, or null) for one text column."""
+    text = pl.col(column).str.replace_all(r"[\u00a0\u2007\u2009\u202f]", " ").str.strip_chars()
+    parts = _denoise(text).str.extract_groups(_AMOUNT_PATTERN)
+    staged = frame.with_columns(__parts=parts)
+    p = pl.col("__parts").struct
+    num = p.field("num").str.replace_all(",", "")
+    commas_ok = p.field("num").str.contains(r"^(\d{1,3}(,\d{3})*|\d+)(\.\d*)?$|^\.\d+$")
+    opened = p.field("open").is_not_null() | p.field("open2").is_not_null()
+    both_open = p.field("open").is_not_null() & p.field("open2").is_not_null()
+    brackets_ok = (opened == p.field("close").is_not_null()) & ~both_open
+    negative = (
+        opened
+        | p.field("neg1").is_not_null()
+        | p.field("neg2").is_not_null()
+        | p.field("neg3").is_not_null()
+        | p.field("neg4").is_not_null()
+    )
+    cur_raw = pl.coalesce(p.field("cur1"), p.field("cur2")).str.strip_chars()
+    both_currencies = p.field("cur1").is_not_null() & p.field("cur2").is_not_null()
+    currency = _currency_token(cur_raw)
+    shift = (
+        p.field("mult")
+        .str.to_lowercase()
+        .replace_strict(MULTIPLIER_DIGITS, default=0, return_dtype=pl.Int8)
+    )
+    int_part = num.str.extract(r"^(\d*)", 1)
+    frac_part = num.str.extract(r"\.(\d*)$", 1).fill_null("")
+    staged = staged.with_columns(
+        __num_ok=commas_ok & brackets_ok & ~both_currencies,
+        __negative=negative,
+        __cur=currency,
+        __cur_raw=cur_raw,
+        __shift=shift,
+        __int=int_part,
+        __frac=frac_part,
+    )
+    whole, rest = _shift_decimal_point(pl.col("__int"), pl.col("__frac"), pl.col("__shift"))
+    staged = staged.with_columns(__whole=whole, __rest=rest)
+    cents_ok = pl.col("__rest").str.contains(r"^\d{0,2}0*$")
+    magnitude = (
+        (
+            pl.col("__whole").str.strip_chars_start("0").replace("", "0")
+            + "."
+            + pl.col("__rest").str.slice(0, 2).str.pad_end(2, "0")
+        )
+        .str.to_decimal(scale=2)
+        .cast(MONEY)
+    )
+    matched = pl.col("__parts").struct.field("num").is_not_null()
+    problem = (
+        pl.when(_blank(pl.col(column)))
+        .then(pl.lit(AMOUNT_EMPTY))
+        .when(~matched | ~pl.col("__num_ok"))
+        .then(pl.lit(AMOUNT_NOT_A_NUMBER))
+        .when(pl.col("__cur_raw").is_not_null() & pl.col("__cur").is_null())
+        .then(pl.lit(AMOUNT_UNKNOWN_CURRENCY))
+        .when(~cents_ok)
+        .then(pl.lit(AMOUNT_FRACTION_OF_CENT))
+    )
+    value = pl.when(pl.col("__negative")).then(-magnitude).otherwise(magnitude)
+    return staged.with_columns(
+        __amount=pl.when(problem.is_null()).then(value),
+        __amount_currency=pl.col("__cur"),
+        __amount_problem=problem,
+    ).drop(
+        "__parts", "__num_ok", "__negative", "__cur", "__cur_raw", "__shift", "__int",
+        "__frac", "__whole", "__rest",
+    )  # fmt: skip
+
+
+def _currency_token(token: pl.Expr) -> pl.Expr:
+    """A symbol or code found in an amount -> ISO code ("$" kept as is); unknown -> null."""
+    upper = token.str.to_uppercase()
+    symbols = {k.upper(): v for k, v in SYMBOLS.items()}
+    symbol = upper.replace_strict(symbols, default=None, return_dtype=pl.String)
+    code = pl.when(upper.is_in(list(ISO_CURRENCIES))).then(upper)
+    return pl.coalesce(symbol, code)
+
+
+def _shift_decimal_point(whole: pl.Expr, frac: pl.Expr, shift: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Multiply a decimal written as whole.frac by 10**shift, exactly, as text."""
+    new_whole, new_frac = whole, frac
+    for digits in sorted(set(MULTIPLIER_DIGITS.values())):
+        moved = frac.str.pad_end(digits, "0").str.slice(0, digits)
+        new_whole = pl.when(shift == digits).then(whole + moved).otherwise(new_whole)
+        new_frac = pl.when(shift == digits).then(frac.str.slice(digits)).otherwise(new_frac)
+    return new_whole, new_frac
+
+
+def normalise_currency_column(column: str) -> pl.Expr:
+    """A currency column's text -> upper-case ISO code (symbols understood); keeps other text
+    as written so that the caller can reject it as invalid."""
+    text = pl.col(column).str.strip_chars()
+    symbol = text.replace_strict(SYMBOLS, default=None, return_dtype=pl.String)
+    symbol = pl.when(symbol != "$").then(symbol)
+    return (
+        pl.when(_blank(pl.col(column)))
+        .then(None)
+        .otherwise(pl.coalesce(symbol, text.str.to_uppercase()))
+    )
+
+
+def resolve_currency(
+    column_currency: pl.Expr | None,
+    amount_currency: pl.Expr,
+    default: str | None,
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Per row: the currency, whether it was assumed (nothing said), and a problem.
+
+    Order: the currency column, then a code or symbol in the amount, then ``default``
+    (``--currency`` or the preset's), then USD, assumed. A bare "$" means the default
+    currency when one is set (CAD for ``--currency CAD``), else USD.
+    """
+    dollar = pl.lit(default or "USD")
+    from_amount = pl.when(amount_currency == "$").then(dollar).otherwise(amount_currency)
+    fallback = pl.lit(default or "USD")
+    if column_currency is None:
+        currency = pl.coalesce(from_amount, fallback)
+        problem = pl.lit(None, dtype=pl.String)
+    else:
+        currency = pl.coalesce(column_currency, from_amount, fallback)
+        explicit = pl.when(amount_currency != "$").then(amount_currency)
+        problem = (
+            pl.when(column_currency.is_not_null() & ~column_currency.is_in(list(ISO_CURRENCIES)))
+            .then(pl.lit(CURRENCY_INVALID))
+            .when(explicit.is_not_null() & column_currency.is_not_null()
+                  & (explicit != column_currency))
+            .then(pl.lit(CURRENCY_CONFLICT))
+        )  # fmt: skip
+    assumed = amount_currency.is_null() if default is None else pl.lit(False)
+    if column_currency is not None and default is None:
+        assumed = assumed & column_currency.is_null()
+    return currency, assumed, problem
+
+
+# --- Years and dates ---------------------------------------------------------------------------
+
+DATE_FORMATS_US = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m.%d.%Y")
+DATE_FORMATS_DAY_FIRST = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+DATE_FORMATS_WORDS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
+
+
+def day_first(frame: pl.DataFrame, column: str) -> bool:
+    """Whether a column writes dates day-first (31/12/2024): some first part is above 12 and
+    no second part is. Decided per column, never per row."""
+    parts = frame.select(
+        pl.col(column)
+        .str.strip_chars()
+        .str.extract_groups(r"^(?<a>\d{1,2})[/.-](?<b>\d{1,2})[/.-]\d")
+    ).unnest(column)
+    if parts.is_empty():
+        return False
+    first = parts["a"].cast(pl.Int32, strict=False)
+    second = parts["b"].cast(pl.Int32, strict=False)
+    return bool((first > 12).any()) and not bool((second > 12).any())
+
+
+def parse_dates(column: str, *, day_first: bool = False) -> pl.Expr:
+    """Text -> Date: Excel dates (as calamine writes them), ISO, US (or day-first when the
+    column is day-first), and "March 1, 2024" / "1 March 2024". Unreadable text -> null."""
+    text = pl.col(column).str.strip_chars()
+    iso = text.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[ T].*)?$", 1)
+    numeric = text.str.extract(r"^(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})(?: .*)?$", 1)
+    attempts = [
+        iso.str.to_date("%Y-%m-%d", strict=False),
+        text.str.to_date("%Y/%m/%d", strict=False),
+    ]
+    for fmt in DATE_FORMATS_DAY_FIRST if day_first else DATE_FORMATS_US:
+        attempts.append(numeric.str.to_date(fmt, strict=False))
+    words = text.str.replace_all(r"\s+", " ").str.replace(r"(\d)(st|nd|rd|th)\b", "$1")
+    attempts.extend(words.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS_WORDS)
+    return pl.coalesce(attempts)
+
+
+def parse_years(column: str) -> pl.Expr:
+    """Year column text -> Int32: "2019", "2019.0" (an Excel number), "FY2019", "FY 19"."""
+    text = pl.col(column).str.strip_chars().str.to_uppercase()
+    four = text.str.extract(r"^(?:FY\s*)?(\d{4})(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
+    two = text.str.extract(r"^FY\s*(\d{2})$", 1).cast(pl.Int32, strict=False) + 2000
+    year = pl.coalesce(four, two)
+    return pl.when((year >= 1900) & (year <= 2100)).then(year).cast(pl.Int32)
+
+
+def fiscal_year(date: pl.Expr, start_month: int | None) -> pl.Expr:
+    """The fiscal year of a date, named by the calendar year it ends in (US convention:
+    FY2025 is October 2024 - September 2025 when ``start_month`` is 10)."""
+    if not start_month or start_month == 1:
+        return date.dt.year().cast(pl.Int32)
+    return (date.dt.year() + (date.dt.month() >= start_month).cast(pl.Int32)).cast(pl.Int32)
+
+
+# --- US states ---------------------------------------------------------------------------------
+
+STATE_ALIASES = {
+    "washington dc": "DC",
+    "washington d.c.": "DC",
+    "d.c.": "DC",
+    "northern mariana islands": "MP",
+    "virgin islands": "VI",
+    "us virgin islands": "VI",
+    "u.s. virgin islands": "VI",
+}
+
+
+@cache
+def state_codes() -> dict[str, str]:
+    """lower-case USPS code or state/territory name -> USPS code."""
+    text = resources.files("analyzer.data").joinpath("us-states.csv").read_text(encoding="utf-8")
+    lookup = dict(STATE_ALIASES)
+    for line in text.splitlines()[1:]:
+        _, usps, name = line.split(",", 2)
+        lookup[usps.lower()] = usps
+        lookup[name.strip().lower()] = usps
+    return lookup
+
+
+def normalise_state(column: str) -> pl.Expr:
+    """A US state or territory (code or name, any case, or "City, ST") -> USPS code;
+    anything else kept as written (stripped)."""
+    text = pl.col(column).str.strip_chars()
+    key = text.str.to_lowercase().str.replace_all(r"\s+", " ")
+    direct = key.replace_strict(state_codes(), default=None, return_dtype=pl.String)
+    trailing = key.str.extract(r",\s*([a-z]{2})\.?$", 1).replace_strict(
+        state_codes(), default=None, return_dtype=pl.String
+    )
+    return pl.when(_blank(pl.col(column))).then(None).otherwise(pl.coalesce(direct, trailing, text))

@@ -1,0 +1,377 @@
+"""Files -> raw tables of text cells, one per sheet, with spreadsheet row numbers.
+
+Every cell is read as text: type inference silently turns "TBD" or "March 2024" into null, and
+the later stages must see what the person typed. Row ``i`` of a ``RawSheet.cells`` frame is
+row ``i + 1`` of the file as a spreadsheet program shows it (the Excel row; for a CSV the record
+number, a quoted multi-line field being one record and a blank line a record of its own), so
+provenance needs no bookkeeping beyond the frame's own row index.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from .errors import InputFileError, Location, UnknownSheetError
+
+WORKBOOK_FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsm"}
+TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv"}
+PARQUET_FORMATS = {".parquet": "parquet"}
+SUPPORTED = sorted({**WORKBOOK_FORMATS, **TEXT_FORMATS, **PARQUET_FORMATS})
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # compound file: .xls, or an encrypted .xlsx
+ZIP_SIGNATURE = b"PK\x03\x04"
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+DELIMITERS = (",", "\t", ";", "|")
+SNIFF_BYTES = 256 * 1024
+
+
+@dataclass
+class RawSheet:
+    """One sheet (or the one table of a CSV / parquet file) as text cells.
+
+    ``cells`` has one String column per spreadsheet column, named ``c<N>`` with N the 1-based
+    column number, and one row per spreadsheet row starting at row 1.
+    """
+
+    path: Path
+    file_name: str
+    sheet: str | None
+    format: str
+    sha256: str
+    cells: pl.DataFrame
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: For a workbook: every sheet name, to list in errors about this sheet.
+    workbook_sheets: list[str] = field(default_factory=list)
+
+    @property
+    def location(self) -> Location:
+        return Location(file=self.file_name, sheet=self.sheet)
+
+
+def column_name(number: int) -> str:
+    """Internal name of the spreadsheet column with this 1-based number."""
+    return f"c{number}"
+
+
+def column_number(name: str) -> int:
+    return int(name[1:])
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    for formats in (WORKBOOK_FORMATS, TEXT_FORMATS, PARQUET_FORMATS):
+        if suffix in formats:
+            return formats[suffix]
+    raise InputFileError(
+        f"unsupported file type {suffix or '(none)'!r}",
+        hint="save it as one of " + ", ".join(SUPPORTED),
+        location=Location(file=path.name),
+    )
+
+
+def read_file(path: str | Path, *, sheets: list[str] | None = None) -> list[RawSheet]:
+    """Read every sheet of a workbook (or the named ``sheets``), or the one table of a CSV,
+    TSV or parquet file. Raises InputFileError for anything that cannot be read at all."""
+    path = Path(path)
+    where = Location(file=path.name)
+    if not path.is_file():
+        raise InputFileError("file not found", hint=f"check the path {str(path)!r}", location=where)
+    fmt = file_format(path)
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputFileError(
+            "the file is empty",
+            hint="export the data again; the file has no content",
+            location=where,
+        )
+    sha256 = hashlib.sha256(data).hexdigest()
+    if fmt in WORKBOOK_FORMATS.values():
+        return _read_workbook(path, data, fmt, sha256, sheets)
+    if fmt == "parquet":
+        return [_read_parquet(path, data, sha256)]
+    return [_read_text(path, data, fmt, sha256)]
+
+
+def workbook_sheet_names(path: str | Path) -> list[str]:
+    """Sheet names of a workbook, in workbook order."""
+    path = Path(path)
+    return _open_workbook(path, path.read_bytes()).sheet_names
+
+
+# --- Workbooks ---------------------------------------------------------------------------------
+
+
+def _open_workbook(path: Path, data: bytes):
+    import fastexcel
+
+    where = Location(file=path.name)
+    if data.startswith(OLE_SIGNATURE):
+        if ENCRYPTED_STREAM in data:
+            raise InputFileError(
+                "the workbook is password-protected (encrypted)",
+                hint="open it in Excel, remove the password (File > Info > Protect Workbook), "
+                "save it and ingest that copy",
+                location=where,
+            )
+        raise InputFileError(
+            "this is an old-style .xls (or other OLE) file, not an .xlsx workbook",
+            hint="open it in a spreadsheet program and save it as .xlsx",
+            location=where,
+        )
+    if not data.startswith(ZIP_SIGNATURE):
+        raise InputFileError(
+            "the file is not a valid .xlsx workbook (it does not start like one)",
+            hint="check that the file is really an Excel workbook; re-export or re-save it",
+            location=where,
+        )
+    try:
+        return fastexcel.read_excel(data)
+    except Exception as error:  # fastexcel raises its own error tree for every parse failure
+        raise InputFileError(
+            f"the workbook is corrupt or unreadable ({_first_line(error)})",
+            hint="open it in a spreadsheet program and save a fresh copy, or export it as CSV",
+            location=where,
+        ) from None
+
+
+def _read_workbook(
+    path: Path, data: bytes, fmt: str, sha256: str, sheets: list[str] | None
+) -> list[RawSheet]:
+    reader = _open_workbook(path, data)
+    names = list(reader.sheet_names)
+    for wanted in sheets or []:
+        if wanted not in names:
+            raise UnknownSheetError(
+                f"no sheet named {wanted!r}",
+                hint="the workbook has the sheets " + ", ".join(repr(n) for n in names),
+                location=Location(file=path.name),
+            )
+    chosen = [n for n in names if n in sheets] if sheets else names
+    raws = []
+    for name in chosen:
+        cells, notes = _load_sheet(reader, name, path)
+        raws.append(
+            RawSheet(
+                path=path,
+                file_name=path.name,
+                sheet=name,
+                format=fmt,
+                sha256=sha256,
+                cells=cells,
+                notes=notes,
+                workbook_sheets=names,
+            )
+        )
+    return raws
+
+
+def _load_sheet(reader, name: str, path: Path) -> tuple[pl.DataFrame, list[str]]:
+    """All cells of one sheet as text, row 0 being Excel row 1.
+
+    ``skip_rows=0`` with ``header_row=None`` makes fastexcel keep the blank rows above the
+    first used cell, so indexes are absolute; columns are renamed by their absolute position.
+    """
+    try:
+        sheet = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0)
+        frame = sheet.to_polars()
+    except Exception as error:
+        raise InputFileError(
+            f"the sheet cannot be read ({_first_line(error)})",
+            hint="open the workbook in a spreadsheet program and save a fresh copy",
+            location=Location(file=path.name, sheet=name),
+        ) from None
+    numbers = [info.absolute_index + 1 for info in sheet.available_columns()]
+    frame = frame.rename(dict(zip(frame.columns, map(column_name, numbers), strict=True)))
+    notes = []
+    if str(sheet.visible).lower() != "visible":
+        notes.append(f"sheet {name!r} is hidden in the workbook; it was read like the others")
+    return frame, notes
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, data: bytes, sha256: str) -> RawSheet:
+    """A parquet file as text cells, its column names as row 1 (like a CSV header)."""
+    where = Location(file=path.name)
+    try:
+        table = pl.read_parquet(io.BytesIO(data))
+    except Exception as error:
+        raise InputFileError(
+            f"the parquet file is corrupt or unreadable ({_first_line(error)})",
+            hint="write the file again",
+            location=where,
+        ) from None
+    names = [column_name(i) for i in range(1, table.width + 1)]
+    try:
+        body = table.select(pl.col(c).cast(pl.String) for c in table.columns)
+    except Exception:
+        nested = [c for c, t in table.schema.items() if t.is_nested()]
+        raise InputFileError(
+            "columns hold lists or structs, which cannot be read as cells: " + ", ".join(nested),
+            hint="flatten those columns before ingesting",
+            location=where,
+        ) from None
+    header = pl.DataFrame([table.columns], schema=names, orient="row")
+    return RawSheet(
+        path=path,
+        file_name=path.name,
+        sheet=None,
+        format="parquet",
+        sha256=sha256,
+        cells=pl.concat([header, body.rename(dict(zip(body.columns, names, strict=True)))]),
+    )
+
+
+# --- CSV / TSV ---------------------------------------------------------------------------------
+
+
+def _read_text(path: Path, data: bytes, fmt: str, sha256: str) -> RawSheet:
+    where = Location(file=path.name)
+    _refuse_binary(data, where)
+    utf8, encoding = to_utf8(data)
+    eol = line_ending(utf8)
+    sample = _sample_text(utf8)
+    delimiter = "\t" if fmt == "tsv" else detect_delimiter(sample)
+    width = max(_field_counts(sample, delimiter), default=1)
+    notes = []
+    try:
+        cells = _parse_with_polars(utf8, delimiter, eol, width)
+    except (pl.exceptions.ComputeError, pl.exceptions.ShapeError, pl.exceptions.SchemaError):
+        # Stray quotes inside unquoted fields or rows longer than any in the sample: the
+        # lenient csv module copes where polars refuses. Slower, so only as a fallback.
+        cells = _parse_with_csv_module(utf8, delimiter)
+        notes.append("the CSV is not strictly well-formed; it was read with the lenient parser")
+    if cells.height == 0:
+        raise InputFileError("the file has no rows", hint="export the data again", location=where)
+    return RawSheet(
+        path=path,
+        file_name=path.name,
+        sheet=None,
+        format=fmt,
+        sha256=sha256,
+        cells=cells,
+        encoding=encoding,
+        notes=notes,
+    )
+
+
+def _refuse_binary(data: bytes, where: Location) -> None:
+    head = data[:8192]
+    if head.startswith(ZIP_SIGNATURE):
+        raise InputFileError(
+            "this is a zip container (probably an .xlsx workbook) named like a text file",
+            hint="rename it to .xlsx, or export the sheet as CSV",
+            location=where,
+        )
+    if head.startswith(OLE_SIGNATURE):
+        raise InputFileError(
+            "this is an Excel .xls (OLE) file named like a text file",
+            hint="open it in a spreadsheet program and save it as .xlsx or CSV",
+            location=where,
+        )
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(
+            "this is a binary file, not a CSV (it contains NUL bytes)",
+            hint="check that you picked the right file; export the data as CSV or .xlsx",
+            location=where,
+        )
+
+
+def to_utf8(data: bytes) -> tuple[bytes, str]:
+    """The text as UTF-8 bytes without BOM, and the encoding it was in.
+
+    UTF-8 is tried first (strict), then a BOM decides UTF-16; anything else is Windows-1252,
+    the encoding of Excel's "CSV" on Windows and of old Mac exports, with latin-1 for the five
+    bytes cp1252 leaves undefined.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:], "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16").encode("utf-8"), "utf-16"
+    try:
+        data.decode("utf-8")
+        return data, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252").encode("utf-8"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8"), "latin-1"
+
+
+def line_ending(data: bytes) -> str:
+    """'\\r' for classic-Mac files (CR only), else '\\n' (polars handles CRLF itself)."""
+    head = data[:SNIFF_BYTES]
+    bare_cr = head.count(b"\r") - head.count(b"\r\n")
+    return "\r" if bare_cr > head.count(b"\n") else "\n"
+
+
+def _sample_text(utf8: bytes) -> str:
+    head = utf8[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+    if len(utf8) > SNIFF_BYTES:  # drop the last, probably cut, line
+        cut = max(head.rfind("\n"), head.rfind("\r"))
+        head = head[:cut] if cut > 0 else head
+    return head
+
+
+def _field_counts(sample: str, delimiter: str) -> list[int]:
+    try:
+        return [
+            len(row) for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+        ]
+    except csv.Error:
+        return []
+
+
+def detect_delimiter(sample: str) -> str:
+    """The delimiter that splits the sample's records into the most consistent number of
+    fields (more than one); comma when nothing does."""
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = [n for n in _field_counts(sample, delimiter) if n > 0]
+        if not counts:
+            continue
+        width, rows = Counter(counts).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (rows, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _parse_with_polars(utf8: bytes, delimiter: str, eol: str, width: int) -> pl.DataFrame:
+    schema = {column_name(i): pl.String for i in range(1, width + 1)}
+    return pl.read_csv(
+        io.BytesIO(utf8),
+        has_header=False,
+        separator=delimiter,
+        quote_char='"',
+        eol_char=eol,
+        schema=schema,
+        missing_columns="insert",
+        raise_if_empty=False,
+    )
+
+
+def _parse_with_csv_module(utf8: bytes, delimiter: str) -> pl.DataFrame:
+    text = utf8.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    width = max((len(r) for r in rows), default=1)
+    columns = [column_name(i) for i in range(1, width + 1)]
+    padded = [r + [None] * (width - len(r)) if r else [None] * width for r in rows]
+    return pl.DataFrame(padded, schema={c: pl.String for c in columns}, orient="row")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
