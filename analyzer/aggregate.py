@@ -101,6 +101,7 @@ class Scale:
 
     name: str
     categories: tuple[ScaleCategory, ...]
+    description: str = ""
     #: dimension id -> {category id: label}, for the multi and single dimensions.
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     #: dimension id -> label of the dimension (e.g. "risk_factors" -> "Risk factors").
@@ -159,10 +160,42 @@ class Scale:
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Any) -> Scale:
-        """Read the scale from a loaded taxonomy (``analyzer.taxonomy.load_taxonomy``)."""
-        from .taxonomy import scale_info
-
-        return cls.from_info(scale_info(taxonomy))
+        """Read the scale from a loaded taxonomy (``analyzer.taxonomy.Taxonomy``): its primary
+        dimension's categories in scale order, and the labels of its other dimensions."""
+        primary = taxonomy.primary
+        ids = sorted(primary.categories, key=primary.sort_key)
+        scope = getattr(taxonomy, "scope", None)
+        out_of_scope = scope.out_of_scope_category if scope is not None else None
+        if out_of_scope is None and "out-of-scope" in primary.categories:
+            out_of_scope = "out-of-scope"
+        categories = [primary.categories[i] for i in ids]
+        return cls.from_info(
+            {
+                "name": taxonomy.name,
+                "description": taxonomy.description,
+                "primary": {
+                    "out_of_scope": out_of_scope,
+                    "categories": [
+                        {
+                            "id": c.id,
+                            "label": c.label,
+                            "order": position,
+                            "side": c.side,
+                            "definition": c.definition,
+                        }
+                        for position, c in enumerate(categories, start=1)
+                    ],
+                },
+                "dimensions": {
+                    dim.id: {
+                        "label": dim.label or dim.id.replace("_", " ").capitalize(),
+                        "categories": {c.id: c.label for c in dim.categories.values()},
+                    }
+                    for dim in taxonomy.dimensions.values()
+                    if dim.kind != "primary"
+                },
+            }
+        )
 
     @classmethod
     def from_info(cls, info: dict) -> Scale:
@@ -205,6 +238,7 @@ class Scale:
         return cls(
             name=info.get("name", ""),
             categories=tuple(categories),
+            description=info.get("description") or "",
             labels={dim: dict(d.get("categories", {})) for dim, d in dims.items()},
             dimension_labels={dim: d.get("label") or dim for dim, d in dims.items()},
         )
