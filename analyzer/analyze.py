@@ -3,17 +3,39 @@
 ``analyze()`` is what ``analyzer analyze`` runs. It returns an :class:`Analysis` that a notebook
 shows as the headline (``_repr_html_``), with the summary tables as polars DataFrames and the
 Altair charts (``analysis.charts["approach_mix"]`` displays inline).
+
+Aggregation always happens in DuckDB: in the ``--db`` store when one is given (the analysis
+then covers every grant in it, including files loaded earlier), otherwise in a private
+in-memory store that lives for the run.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from rich.markup import escape
 
-from .aggregate import Summary
+from . import store
+from .aggregate import Summary, summarize
+from .errors import InputFileError
+from .schema import (
+    CLASSIFICATION_EXPORT_COLUMNS,
+    EXPORT_COLUMNS,
+    GRANTS_SCHEMA,
+    SheetReport,
+)
+
+DEFAULT_OUT = Path("reports") / "latest"
+SAMPLE_SUFFIXES = (".csv", ".xlsx")
 
 
 @dataclass
@@ -39,6 +61,9 @@ class Analysis:
     * ``out_dir``: the folder the files were written to, or None when nothing was written.
     * ``files``: what was written, by kind ("brief", "workbook", "summary", "classified",
       "charts") -> path (for "charts", the folder).
+    * ``reports``: the ingest report of every file and sheet read in this run (including
+      sheets skipped as having no grants), empty when the run analysed a store as it was.
+    * ``timings``: seconds per stage (read, store, classify, aggregate, charts, ...).
     """
 
     summary: Summary
@@ -50,3 +75,271 @@ class Analysis:
     charts: dict[str, Any] = field(default_factory=dict)
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    reports: list[SheetReport] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def headline(self) -> list[str]:
+        """The findings in plain sentences (the brief's opening)."""
+        from .report import headline_sentences
+
+        return headline_sentences(self.summary)
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in self.headline())
+        files = "".join(
+            f"<li>{html.escape(kind)}: <code>{html.escape(str(path))}</code></li>"
+            for kind, path in self.files.items()
+        )
+        charts = ", ".join(f"<code>{html.escape(name)}</code>" for name in self.charts)
+        return (
+            f"<div><strong>Where the money goes</strong> "
+            f"({self.classified.height:,} grants, policy {html.escape(self.summary.policy)})"
+            f"<ul>{items}</ul>"
+            + (
+                f"<p>Charts: {charts} (e.g. <code>analysis.charts['approach_mix']</code>)</p>"
+                if charts
+                else ""
+            )
+            + (f"<p>Files:</p><ul>{files}</ul>" if files else "")
+            + "</div>"
+        )
+
+
+def sample_data_files() -> list[Path]:
+    """The bundled synthetic portfolio: every .csv and .xlsx in ``analyzer.sample_data``."""
+    folder = resources.files("analyzer.sample_data")
+    files = sorted(
+        Path(str(item))
+        for item in folder.iterdir()
+        if item.is_file() and item.name.lower().endswith(SAMPLE_SUFFIXES)
+    )
+    if not files:
+        raise InputFileError(
+            "no bundled sample data found",
+            hint="give the spreadsheets to analyze, e.g. `analyzer analyze grants.xlsx`",
+        )
+    return files
+
+
+def analyze(
+    inputs: list[str | Path] | None = None,
+    *,
+    taxonomy: Any = "csec",
+    out: str | Path | None = None,
+    db: str | Path | None = None,
+    policy: str = "primary",
+    overrides: str | Path | None = None,
+    progress: bool = True,
+    write: bool = True,
+    sheets: list[str] | None = None,
+    mapping: dict[str, str] | None = None,
+    mapping_file: str | Path | None = None,
+    currency: str | None = None,
+    fiscal_year_start: int | None = None,
+    year: int | None = None,
+) -> Analysis:
+    """Read, classify, aggregate, chart and report a portfolio; write the outputs.
+
+    ``inputs``: spreadsheets (xlsx, csv, tsv, parquet). Without inputs, the grants already in
+    ``db`` are analysed, or, with no store either, the bundled sample data. ``taxonomy``: a
+    bundled name, a path or a loaded taxonomy. ``policy``: "primary" or "split" allocation of
+    each grant's money. ``overrides``: a ledger of manual decisions that win over the rules.
+    ``out``: the output folder (default ``reports/latest``, overwritten each run); with
+    ``write=False`` nothing is written. The ingest options (``sheets``, ``mapping``,
+    ``mapping_file``, ``currency``, ``fiscal_year_start``, ``year``) are those of
+    :func:`analyzer.ingest.read_files`.
+
+    Writes brief.html, workbook.xlsx, summary.json, classified.csv and charts/*.png|svg.
+    """
+    from .classify import classify_grants
+    from .ingest import read_files
+    from .taxonomy import load_taxonomy
+
+    stages = _Stages(progress)
+    tax = load_taxonomy(taxonomy)
+    con = store.connect(db)
+    try:
+        reports: list[SheetReport] = []
+        fresh_store = db is None
+        paths = [Path(p) for p in inputs or []]
+        if not paths and (fresh_store or _grant_count(con) == 0):
+            paths = sample_data_files()
+        if paths:
+            with stages.stage("read") as stage:
+                result = read_files(
+                    paths,
+                    sheets=sheets,
+                    mapping=mapping,
+                    mapping_file=mapping_file,
+                    currency=currency,
+                    fiscal_year_start=fiscal_year_start,
+                    year=year,
+                    progress=stage.update,
+                )
+                reports = result.reports
+                stage.done(
+                    f"{result.grants.height:,} grants from {len(paths)} file(s), "
+                    f"{result.rejects.height:,} rows not loaded"
+                )
+            with stages.stage("store") as stage:
+                store.save_ingest(con, result)
+                # A fresh store holds exactly what was read; an existing one may hold more.
+                grants = result.grants if fresh_store else store.load_grants(con)
+                stage.done(f"{grants.height:,} grants in the store")
+        else:
+            grants = store.load_grants(con)
+
+        with stages.stage("classify") as stage:
+            stage.update(f"{grants.height:,} grants with {tax.name}")
+            classification = classify_grants(grants, tax, overrides=overrides)
+            store.save_classification(con, classification)
+            stage.done(f"{grants.height:,} grants with {tax.name} {tax.version}")
+
+        with stages.stage("aggregate") as stage:
+            summary = summarize(con, tax, policy=policy)
+            stage.done(f"{len(summary.tables)} tables, currencies: {', '.join(summary.currencies)}")
+        run = {**classification.run, "policy": policy}
+        classified = _classified(grants, classification.table)
+        analysis = Analysis(
+            summary=summary,
+            classified=classified,
+            rejects=store.load_rejects(con),
+            sources=store.load_sources(con),
+            taxonomy=tax,
+            run=run,
+            reports=reports,
+        )
+        with stages.stage("charts") as stage:
+            from .charts import build_charts
+
+            analysis.charts = build_charts(summary)
+            stage.done(f"{len(analysis.charts)} charts")
+        if write:
+            _write_outputs(
+                analysis, Path(out) if out is not None else DEFAULT_OUT, classification, stages
+            )
+    finally:
+        con.close()
+    analysis.timings = stages.timings
+    return analysis
+
+
+def _grant_count(con) -> int:
+    return con.execute("SELECT count(*) FROM grants").fetchall()[0][0]
+
+
+def _classified(grants: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Grants and their classification side by side (both in the same row order)."""
+    grants = grants.select(list(GRANTS_SCHEMA))
+    if grants.height and grants["record_id"].to_list()[:1] != table["record_id"].to_list()[:1]:
+        table = grants.select("record_id").join(table, on="record_id", how="left")
+    return pl.concat([grants, table.drop("record_id")], how="horizontal")
+
+
+def _write_outputs(analysis: Analysis, out_dir: Path, classification, stages: _Stages) -> None:
+    """brief.html, workbook.xlsx, summary.json, classified.csv, charts/ into ``out_dir``."""
+    from .charts import export_charts
+    from .report import write_brief
+    from .safe import write_safe_csv
+    from .workbook import write_workbook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    analysis.out_dir = out_dir
+    files = analysis.files
+    with stages.stage("summary.json") as stage:
+        files["summary"] = out_dir / "summary.json"
+        data = {**analysis.summary.to_json(), "run": _jsonable(analysis.run)}
+        files["summary"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        stage.done(str(files["summary"]))
+    with stages.stage("classified.csv") as stage:
+        files["classified"] = out_dir / "classified.csv"
+        write_safe_csv(
+            _export_frame(analysis.classified, classification, analysis.summary.policy),
+            files["classified"],
+        )
+        stage.done(f"{analysis.classified.height:,} rows")
+    with stages.stage("chart files") as stage:
+        files["charts"] = out_dir / "charts"
+        written = export_charts(analysis.charts, files["charts"])
+        stage.done(f"{len(written)} files in {files['charts']}")
+    with stages.stage("brief.html") as stage:
+        files["brief"] = write_brief(out_dir / "brief.html", analysis)
+        stage.done(str(files["brief"]))
+    with stages.stage("workbook.xlsx") as stage:
+        files["workbook"] = out_dir / "workbook.xlsx"
+        write_workbook(files["workbook"], analysis)
+        stage.done(str(files["workbook"]))
+
+
+def _export_frame(classified: pl.DataFrame, classification, policy: str) -> pl.DataFrame:
+    """classified.csv: canonical and provenance columns, the classification, its explanation,
+    and ``allocated``: the grant's money per category under the policy ("cat:amount;...")."""
+    allocated = (
+        classification.allocations.filter(pl.col("policy") == policy)
+        .group_by("record_id")
+        .agg(
+            pl.concat_str(pl.col("category"), pl.lit(":"), pl.col("amount").cast(pl.String))
+            .sort_by("category")
+            .str.join(";")
+            .alias("allocated")
+        )
+    )
+    columns = [*EXPORT_COLUMNS, *CLASSIFICATION_EXPORT_COLUMNS, "explanation"]
+    return classified.select(columns).join(
+        allocated, on="record_id", how="left", maintain_order="left"
+    )
+
+
+def _jsonable(run: dict) -> dict:
+    return {
+        key: (value if isinstance(value, (str, int, float, bool, list, type(None))) else str(value))
+        for key, value in run.items()
+    }
+
+
+# --- Progress ----------------------------------------------------------------------------------
+
+
+class _Stage:
+    def __init__(self, name: str, status: Any):
+        self.name = name
+        self.status = status
+        self.detail = ""
+
+    def update(self, message: str) -> None:
+        if self.status is not None:
+            self.status.update(f"[bold]{self.name}[/]: {escape(message)}")
+
+    def done(self, detail: str) -> None:
+        self.detail = detail
+
+
+class _Stages:
+    """Stage by stage progress on stderr (rich): a spinner while a stage runs, then one line
+    with what it did and how long it took. Also keeps the timings."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.timings: dict[str, float] = {}
+        self.console = None
+        if enabled:
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[_Stage]:
+        start = time.perf_counter()
+        if self.console is None:
+            stage = _Stage(name, None)
+            yield stage
+        else:
+            with self.console.status(f"[bold]{name}[/] ...") as status:
+                stage = _Stage(name, status)
+                yield stage
+        seconds = time.perf_counter() - start
+        self.timings[name] = seconds
+        if self.console is not None:
+            self.console.print(
+                f"[green]✓[/] {name:<15} {seconds:6.1f} s  {escape(stage.detail)}", markup=True
+            )

@@ -127,5 +127,62 @@ def print_json(data: Any) -> None:
 # --- Report: analyze, review apply ------------------------------------------------------------
 
 
+@app.command("analyze")
+@reports_errors
+def analyze_command(
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spreadsheets to analyze (xlsx, csv, tsv, parquet). None: the grants already "
+            "in --db, or the bundled sample data.",
+            show_default=False,
+        ),
+    ] = None,
+    taxonomy: TaxonomyOption = "csec",
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder. Default: reports/latest (overwritten)."),
+    ] = None,
+    db: OptionalDbOption = None,
+    policy: PolicyOption = "primary",
+    overrides: OverridesOption = None,
+    sheet: SheetOption = None,
+    map_options: MapOption = None,
+    mapping_file: MappingFileOption = None,
+    currency: CurrencyOption = None,
+    fiscal_year_start: FiscalYearStartOption = None,
+    year: YearOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Run the whole job: read, classify, aggregate, chart; write brief.html, workbook.xlsx,
+    summary.json, classified.csv and charts/ into the output folder."""
+    from .analyze import analyze
+    from .columns import parse_map_options
+
+    analysis = analyze(
+        inputs or None,
+        taxonomy=taxonomy,
+        out=out_dir,
+        db=db,
+        policy=policy,
+        overrides=overrides,
+        progress=not quiet,
+        sheets=sheet,
+        mapping=parse_map_options(map_options),
+        mapping_file=mapping_file,
+        currency=currency,
+        fiscal_year_start=fiscal_year_start,
+        year=year,
+    )
+    for sentence in analysis.headline():
+        out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)
+    out.print("")
+    for kind in ("brief", "workbook", "summary", "classified", "charts"):
+        if kind in analysis.files:
+            out.print(
+                f"{kind:<11} {analysis.files[kind]}", markup=False, highlight=False, soft_wrap=True
+            )
+
+
 if __name__ == "__main__":
     app()

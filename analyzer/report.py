@@ -76,9 +76,7 @@ def headline_sentences(summary: Summary) -> list[str]:
         for side, word in (("symptoms", "the symptoms side"), ("causes", "the causes side")):
             members = scale.side_categories(side)
             total = sum(shares.get(c.id) or 0.0 for c in members)
-            parts = ", ".join(
-                f"{c.label.lower()} {format_share(shares.get(c.id) or 0.0)}" for c in members
-            )
+            parts = ", ".join(f"{c.label} {format_share(shares.get(c.id) or 0.0)}" for c in members)
             sides.append(f"{format_share(total)} goes to {word} ({parts})")
         sentences.append(
             f"Of {money(head['classified'])} classified ({format_share(head['coverage'])} of "
@@ -87,8 +85,8 @@ def headline_sentences(summary: Summary) -> list[str]:
         structural = scale.structural
         if structural is not None:
             sentences.append(
-                f"{format_share(head['structural_share'])} of classified money goes to the far "
-                f"causes end of the scale, {structural.label.lower()} (structural share)."
+                f"{format_share(head['structural_share'])} of classified money (the structural "
+                f"share) goes to the far causes end of the scale: {structural.label}."
             )
         ratio = head["symptoms_to_causes"]
         if ratio is not None:
@@ -100,8 +98,7 @@ def headline_sentences(summary: Summary) -> list[str]:
             sentences.append("No classified money goes to the causes side.")
     else:
         parts = ", ".join(
-            f"{format_share(shares.get(c.id) or 0.0)} to {c.label.lower()}"
-            for c in scale.classified
+            f"{format_share(shares.get(c.id) or 0.0)} to {c.label}" for c in scale.classified
         )
         sentences.append(
             f"Of {money(head['classified'])} classified ({format_share(head['coverage'])} of "
@@ -121,9 +118,10 @@ def headline_sentences(summary: Summary) -> list[str]:
             "these figures"
         )
     if head["unclassified_grants"]:
+        they = "it is" if head["unclassified_grants"] == 1 else "they are"
         left_out.append(
             f"{plural(head['unclassified_grants'], 'grant')} worth {money(head['unclassified'])} "
-            "could not be classified and are listed for review"
+            f"could not be classified ({they} listed for review)"
         )
     if left_out:
         sentences.append(_capitalize("; ".join(left_out)) + ".")
