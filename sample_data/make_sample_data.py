@@ -1863,6 +1863,7 @@ OLD_HEADER = (
     "State",
     "Program Area",
     "Project Description",
+    "Awarding Agency",
     "Award Amount",
 )
 NEW_HEADER = (
@@ -1875,10 +1876,12 @@ NEW_HEADER = (
     "Description of Services",
     "Start Date",
     "End Date",
+    "Awarding Agency",
     "Allocation",
 )
 MONEY_FORMAT = '"$"#,##0.00_);("$"#,##0.00)'
 TITLE = "DEPARTMENT OF CHILDREN AND FAMILIES"
+AGENCY = "Colorado Department of Children and Families (synthetic)"
 OFFICE = "Office of Child & Youth Safety — Subrecipient Allocations"
 NOTES = (
     "SYNTHETIC DEMONSTRATION DATA. The department, its office, every subrecipient, contract "
@@ -1999,6 +2002,7 @@ def _write_old_sections(sheet, grants, years, rng, text_amounts, font, amount_co
             sheet.cell(row=row, column=4, value=grant.recipient.state)
             sheet.cell(row=row, column=5, value=program)
             sheet.cell(row=row, column=6, value=state_description(grant, rng))
+            sheet.cell(row=row, column=7, value=AGENCY)
             _put_amount(sheet, row, amount_col, grant, text_amounts)
             if rng.random() < 0.05:
                 sheet.append([])
@@ -2033,6 +2037,7 @@ def _write_new_sections(sheet, grants, year, rng, text_amounts, font, amount_col
                 state_description(grant, rng),
                 start,
                 dt.date(year, 6, 30),
+                AGENCY,
             )
             for column, value in enumerate(values, start=1):
                 cell = sheet.cell(row=row, column=column, value=value)
