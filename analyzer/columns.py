@@ -284,17 +284,17 @@ def read_header(raw: RawSheet) -> Header:
     """
     index = detect_header_row(raw)
     row = raw.cells.row(index)
-    data = raw.cells.slice(index + 1)
-    has_data = data.select(pl.col(c).str.contains(r"\S").any() for c in data.columns).row(0) if (
-        data.height
-    ) else [False] * len(row)  # fmt: skip
+    blank = [c for c, text in zip(raw.cells.columns, row, strict=True) if not (text or "").strip()]
+    data = raw.cells.slice(index + 1).select(blank)
+    used = data.select(pl.col(c).str.contains(r"\S").any() for c in blank).row(0) if blank else ()
+    has_data = dict(zip(blank, used, strict=True))
     names: dict[str, str] = {}
     seen: dict[str, int] = {}
     renamed, unnamed = [], []
-    for column, text, used in zip(raw.cells.columns, row, has_data, strict=True):
+    for column, text in zip(raw.cells.columns, row, strict=True):
         text = (text or "").strip()
         if not text:
-            if not used:
+            if not has_data[column]:
                 continue
             text = f"Column {column_number(column)}"
             unnamed.append(text)
@@ -507,33 +507,47 @@ TOTAL_LABEL = (
 )
 
 
-def exclusion_reason(
-    columns: list[str], amount: str, header_text: str, identity: list[str]
-) -> pl.Expr:
+def exclusion_reasons(
+    frame: pl.DataFrame, columns: list[str], amount: str, header_text: str, identity: list[str]
+) -> pl.Series:
     """Per row: why it is excluded (blank, repeated header, total, note), or null.
 
     ``identity`` are the columns that name a grant (grant id, recipient): a total row has a
-    total label and none of them filled, unless the label itself is in that column.
+    total label in some cell and none of them filled, unless the label itself is in that
+    column. Only such anonymous rows are searched for labels, which keeps big files fast.
     """
     filled = [pl.col(c).str.contains(r"\S").fill_null(False) for c in columns]
-    count = pl.sum_horizontal(filled) if filled else pl.lit(0)
-    amount_filled = pl.col(amount).str.contains(r"\S").fill_null(False)
-    is_header = pl.col(amount).str.strip_chars().str.to_lowercase() == header_text.strip().lower()
-    labels = [pl.col(c).str.contains(TOTAL_LABEL).fill_null(False) for c in columns]
-    has_label = pl.any_horizontal(labels) if labels else pl.lit(False)
     anonymous = pl.lit(True)
     for c in identity:
-        ident_filled = pl.col(c).str.contains(r"\S").fill_null(False)
-        anonymous = anonymous & (
-            ~ident_filled | pl.col(c).str.contains(TOTAL_LABEL).fill_null(False)
+        is_label = pl.col(c).str.contains(TOTAL_LABEL).fill_null(False)
+        anonymous = anonymous & (~pl.col(c).str.contains(r"\S").fill_null(False) | is_label)
+    rows = frame.select(
+        count=pl.sum_horizontal(filled),
+        amount_filled=pl.col(amount).str.contains(r"\S").fill_null(False),
+        is_header=(
+            pl.col(amount).str.strip_chars().str.to_lowercase() == header_text.strip().lower()
+        ).fill_null(False),
+        anonymous=anonymous,
+    )
+    candidates = (rows["anonymous"] & (rows["count"] > 0)).arg_true()
+    labelled = pl.Series("labelled", [False] * frame.height)
+    if not candidates.is_empty():
+        found = frame[candidates].select(
+            pl.any_horizontal(pl.col(c).str.contains(TOTAL_LABEL).fill_null(False) for c in columns)
         )
+        labelled = labelled.scatter(candidates, found.to_series())
     return (
-        pl.when(count == 0)
-        .then(pl.lit(EXCLUDED_BLANK))
-        .when(is_header.fill_null(False))
-        .then(pl.lit(EXCLUDED_HEADER))
-        .when(has_label & anonymous)
-        .then(pl.lit(EXCLUDED_TOTAL))
-        .when((count == 1) & ~amount_filled)
-        .then(pl.lit(EXCLUDED_NOTE))
+        rows.with_columns(labelled=labelled)
+        .select(
+            pl.when(pl.col("count") == 0)
+            .then(pl.lit(EXCLUDED_BLANK))
+            .when(pl.col("is_header"))
+            .then(pl.lit(EXCLUDED_HEADER))
+            .when(pl.col("labelled"))
+            .then(pl.lit(EXCLUDED_TOTAL))
+            .when((pl.col("count") == 1) & ~pl.col("amount_filled"))
+            .then(pl.lit(EXCLUDED_NOTE))
+            .alias("__excluded")
+        )
+        .to_series()
     )

@@ -30,7 +30,7 @@ from .columns import (
     Mapping,
     apply_user_mapping,
     auto_mapping,
-    exclusion_reason,
+    exclusion_reasons,
     load_mapping_file,
     missing_amount_error,
     read_header,
@@ -430,11 +430,10 @@ def _convert_sheet(
     )
     amount_col, amount_header = col["amount"], mapping.fields["amount"]
     identity = [col[f] for f in ("grant_id", "recipient") if f in col]
+    original = pl.struct(pl.col(c).alias(header.names[c]) for c in columns)
     data = data.with_columns(
-        __excluded=exclusion_reason(columns, amount_col, amount_header, identity),
-        __original=pl.struct(
-            pl.col(c).alias(header.names[c]) for c in columns
-        ).struct.json_encode(),
+        exclusion_reasons(data, columns, amount_col, amount_header, identity),
+        __original=original.struct.json_encode(),
     )
     data = parse_amounts(data, amount_col)
     currency_col = col.get("currency")
@@ -456,9 +455,10 @@ def _convert_sheet(
         .then(pl.col(amount_col))
         .otherwise(pl.col(currency_col) if currency_col else pl.lit(None, dtype=pl.String)),
     )
-    excluded = pl.col("__excluded").is_not_null()
-    loaded = data.filter(~excluded & pl.col("__problem").is_null())
-    not_loaded = data.filter(excluded | pl.col("__problem").is_not_null())
+    skip = data.select(pl.col("__excluded").is_not_null() | pl.col("__problem").is_not_null())
+    skip = skip.to_series()
+    loaded = data.filter(~skip) if skip.any() else data
+    not_loaded = data.filter(skip)
 
     grants = _grants(loaded, raw, col, mapping, options, report)
     rejects = _rejects(not_loaded, raw, amount_col, amount_header)
@@ -488,9 +488,12 @@ def _grants(
     dates = {}
     for name in ("start_date", "end_date"):
         if name in col:
-            parsed = parse_dates(col[name], day_first=day_first(loaded, col[name]))
-            dates[name] = parsed
-            unreadable = parsed.is_null() & pl.col(col[name]).str.contains(r"\S").fill_null(False)
+            text = loaded.get_column(col[name])
+            parsed = parse_dates(text, day_first=day_first(loaded, col[name]))
+            loaded = loaded.with_columns(parsed.alias(f"__{name}"))
+            dates[name] = pl.col(f"__{name}")
+            unreadable = dates[name].is_null() & pl.col(col[name]).str.contains(r"\S")
+            unreadable = unreadable.fill_null(False)
             flags.append(pl.when(unreadable).then(pl.lit(f"{name}_unreadable")))
             _note_unreadable(report, loaded, unreadable, col[name], mapping.fields[name], name)
         else:

@@ -95,9 +95,37 @@ def _denoise(text: pl.Expr) -> pl.Expr:
     return pl.when(noisy).then(rounded).otherwise(text)
 
 
+#: "1234.5", "-15000", "$1,200,000.00": most cells of most files, parsed without the big regex.
+_SIMPLE_AMOUNT = r"^-?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
+AMOUNT_COLUMNS = ("__amount", "__amount_currency", "__amount_problem")
+
+
 def parse_amounts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Add ``__amount`` (Decimal(38,2)), ``__amount_currency`` (ISO code, "$" for a bare dollar
-    sign, or null) and ``__amount_problem`` (a rejection reason, or null) for one text column."""
+    sign, or null) and ``__amount_problem`` (a rejection reason, or null) for one text column.
+
+    Plain numbers take a fast path; only the other cells go through the full parser.
+    """
+    text = pl.col(column)
+    simple = frame.select(text.str.contains(_SIMPLE_AMOUNT).fill_null(False)).to_series()
+    fast = frame.select(
+        __amount=pl.when(simple)
+        .then(text.str.replace_all(r"[$,]", "").str.to_decimal(scale=2))
+        .cast(MONEY),
+        __amount_currency=pl.when(simple & text.str.contains("$", literal=True)).then(pl.lit("$")),
+        __amount_problem=pl.lit(None, dtype=pl.String),
+    )
+    if not simple.all():
+        rest = (~simple).arg_true()
+        slow = _parse_amounts_fully(frame.select(column)[rest], column)
+        fast = fast.with_columns(
+            fast.get_column(name).scatter(rest, slow.get_column(name)) for name in AMOUNT_COLUMNS
+        )
+    return frame.hstack(fast)
+
+
+def _parse_amounts_fully(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Every accepted form, through one regex with named parts (the slow path)."""
     text = pl.col(column).str.replace_all(r"[\u00a0\u2007\u2009\u202f]", " ").str.strip_chars()
     parts = _denoise(text).str.extract_groups(_AMOUNT_PATTERN)
     staged = frame.with_columns(__parts=parts)
@@ -234,41 +262,69 @@ def resolve_currency(
 
 # --- Years and dates ---------------------------------------------------------------------------
 
-DATE_FORMATS_US = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m.%d.%Y")
-DATE_FORMATS_DAY_FIRST = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
 DATE_FORMATS_WORDS = ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y")
+DATE_SAMPLE = 500
+
+_DAY_FIRST_EVIDENCE = r"^(?:1[3-9]|2\d|3[01])[/.-]\d{1,2}[/.-]\d{2,4}\b"
+_MONTH_FIRST_EVIDENCE = r"^\d{1,2}[/.-](?:1[3-9]|2\d|3[01])[/.-]\d{2,4}\b"
 
 
 def day_first(frame: pl.DataFrame, column: str) -> bool:
     """Whether a column writes dates day-first (31/12/2024): some first part is above 12 and
     no second part is. Decided per column, never per row."""
-    parts = frame.select(
-        pl.col(column)
-        .str.strip_chars()
-        .str.extract_groups(r"^(?<a>\d{1,2})[/.-](?<b>\d{1,2})[/.-]\d")
-    ).unnest(column)
-    if parts.is_empty():
-        return False
-    first = parts["a"].cast(pl.Int32, strict=False)
-    second = parts["b"].cast(pl.Int32, strict=False)
-    return bool((first > 12).any()) and not bool((second > 12).any())
+    text = pl.col(column).str.strip_chars_start()
+    found = frame.select(
+        day=text.str.contains(_DAY_FIRST_EVIDENCE).any(),
+        month=text.str.contains(_MONTH_FIRST_EVIDENCE).any(),
+    ).row(0)
+    return bool(found[0]) and not bool(found[1])
 
 
-def parse_dates(column: str, *, day_first: bool = False) -> pl.Expr:
-    """Text -> Date: Excel dates (as calamine writes them), ISO, US (or day-first when the
-    column is day-first), and "March 1, 2024" / "1 March 2024". Unreadable text -> null."""
-    text = pl.col(column).str.strip_chars()
-    iso = text.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[ T].*)?$", 1)
-    numeric = text.str.extract(r"^(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})(?: .*)?$", 1)
-    attempts = [
-        iso.str.to_date("%Y-%m-%d", strict=False),
-        text.str.to_date("%Y/%m/%d", strict=False),
+def _date_readers(day_first: bool) -> list[pl.Expr]:
+    """One expression per date layout, each reading only the texts of its own shape (so that
+    "%m/%d/%Y" never reads "12/31/24" as the year 24)."""
+    t = pl.col("t")
+    numeric = "%d/%m" if day_first else "%m/%d"
+    slashed = t.str.replace_all(r"[.-]", "/")
+
+    def guarded(shape: str, text: pl.Expr, fmt: str) -> pl.Expr:
+        return pl.when(t.str.contains(shape)).then(text.str.to_date(fmt, strict=False))
+
+    words = t.str.replace_all(r"\s+", " ").str.replace(r"(\d)(st|nd|rd|th)\b", "$1")
+    return [
+        guarded(r"^\d{4}-\d{2}-\d{2}(?:$|[ T])", t.str.slice(0, 10), "%Y-%m-%d"),
+        guarded(r"^\d{1,2}/\d{1,2}/\d{4}$", t, f"{numeric}/%Y"),
+        guarded(r"^\d{1,2}/\d{1,2}/\d{4}[ T]", t.str.extract(r"^(\S+)", 1), f"{numeric}/%Y"),
+        guarded(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$", slashed, f"{numeric}/%y"),
+        guarded(r"^\d{1,2}[.-]\d{1,2}[.-]\d{4}$", slashed, f"{numeric}/%Y"),
+        guarded(r"^\d{4}-\d{1,2}-\d{1,2}\b", t.str.extract(r"^(\S+)", 1), "%Y-%m-%d"),
+        guarded(r"^\d{4}/\d{1,2}/\d{1,2}$", t, "%Y/%m/%d"),
+        *(guarded(r"[A-Za-z]", words, fmt) for fmt in DATE_FORMATS_WORDS),
     ]
-    for fmt in DATE_FORMATS_DAY_FIRST if day_first else DATE_FORMATS_US:
-        attempts.append(numeric.str.to_date(fmt, strict=False))
-    words = text.str.replace_all(r"\s+", " ").str.replace(r"(\d)(st|nd|rd|th)\b", "$1")
-    attempts.extend(words.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS_WORDS)
-    return pl.coalesce(attempts)
+
+
+def parse_dates(text: pl.Series, *, day_first: bool = False) -> pl.Series:
+    """Text -> Date: Excel dates (as calamine writes them: "2024-03-01 00:00:00"), ISO, US
+    numeric (or day-first when the column is), "March 1, 2024" and "1 March 2024". Text that
+    is none of these -> null, for the caller to flag.
+
+    The layouts are ranked by how many of a sample they read; the best one reads the whole
+    column and the others only the cells still unread, so a column costs about one parse.
+    """
+    frame = pl.DataFrame({"t": text.str.strip_chars()})
+    present = frame.select(pl.col("t").str.len_bytes().fill_null(0) > 0).to_series()
+    readers = _date_readers(day_first)
+    sample = frame.filter(present).head(DATE_SAMPLE)
+    hits = sample.select(r.is_not_null().sum().alias(str(i)) for i, r in enumerate(readers))
+    ranked = sorted(range(len(readers)), key=lambda i: -hits.item(0, i))
+    result = frame.select(readers[ranked[0]]).to_series()
+    for i in ranked[1:]:
+        todo = (present & result.is_null()).arg_true()
+        if todo.is_empty():
+            break
+        more = frame[todo].select(readers[i]).to_series()
+        result = result.scatter(todo, more)
+    return result.alias(text.name)
 
 
 def parse_years(column: str) -> pl.Expr:

@@ -87,7 +87,7 @@ def read_file(path: str | Path, *, sheets: list[str] | None = None) -> list[RawS
         raise InputFileError("file not found", hint=f"check the path {str(path)!r}", location=where)
     fmt = file_format(path)
     data = path.read_bytes()
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise InputFileError(
             "the file is empty",
             hint="export the data again; the file has no content",
@@ -298,6 +298,8 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
         return data[3:], "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16").encode("utf-8"), "utf-16"
+    if data.isascii():
+        return data, "utf-8"
     try:
         data.decode("utf-8")
         return data, "utf-8"
