@@ -252,7 +252,7 @@ def approach_mix(ctx: ChartContext) -> alt.TopLevelMixin:
             share="datum.classified_total ? datum.amount / datum.classified_total : 0"
         )
     )
-    y = alt.Y("label:N", sort=ctx.category_order(), title=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("label:N", sort=ctx.category_order(), title=None, axis=alt.Axis(labelLimit=340))
     bars = per_category.mark_bar().encode(
         y=y,
         x=alt.X("share:Q", title="Share of classified money", axis=alt.Axis(format="%")),

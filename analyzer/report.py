@@ -240,6 +240,7 @@ def _context(analysis: Analysis) -> dict[str, Any]:
     run = analysis.run
     scale = summary.scale
     head = summary.headline(currency)
+    approach_rules = _approach_rule_ids(analysis.taxonomy)
     return {
         "title": "Where the money goes",
         "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -271,8 +272,12 @@ def _context(analysis: Analysis) -> dict[str, Any]:
         "has_sides": scale.has_sides,
         "scale": scale,
         "structural": scale.structural,
-        "unclassified": _review(analysis.classified, pl.col("approach") == "unclassified"),
-        "ambiguous": _review(analysis.classified, pl.col("ambiguous").fill_null(False)),
+        "unclassified": _review(
+            analysis.classified, pl.col("approach") == "unclassified", approach_rules
+        ),
+        "ambiguous": _review(
+            analysis.classified, pl.col("ambiguous").fill_null(False), approach_rules
+        ),
         "sources": summary["sources"].to_dicts(),
         "notes": _source_notes(summary["sources"]),
         "rejects": summary["rejects"].to_dicts(),
@@ -290,8 +295,9 @@ def _table(frame: pl.DataFrame, rows: int) -> list[dict]:
     return frame.group_by("currency", maintain_order=True).head(rows).to_dicts()
 
 
-def _review(classified: pl.DataFrame, condition: pl.Expr) -> dict[str, Any]:
-    """The largest grants matching ``condition``, with their count and money per currency."""
+def _review(classified: pl.DataFrame, condition: pl.Expr, approach_rules: set[str]) -> dict:
+    """The largest grants matching ``condition``, with their count and money per currency.
+    Each row's ``why`` keeps only the evidence about the approach (not rights or provider)."""
     if classified.is_empty():
         return {"count": 0, "totals": [], "rows": []}
     matching = classified.filter(condition)
@@ -312,7 +318,29 @@ def _review(classified: pl.DataFrame, condition: pl.Expr) -> dict[str, Any]:
         )
         .to_dicts()
     )
+    for row in rows:
+        row["why"] = _approach_evidence(row.get("explanation") or "", approach_rules)
     return {"count": matching.height, "totals": totals, "rows": rows}
+
+
+def _approach_rule_ids(taxonomy: Any) -> set[str]:
+    """Ids of the rules of the taxonomy's primary dimension (empty if unknown)."""
+    try:
+        primary = taxonomy.primary.id
+        return {rule.id for rule in taxonomy.rules if rule.dimension == primary}
+    except AttributeError:
+        return set()
+
+
+def _approach_evidence(explanation: str, approach_rules: set[str]) -> str:
+    """The parts of an explanation ('rule: "phrase" in field; ...') about the approach; an
+    override note is kept too. Empty when no approach rule fired."""
+    if not approach_rules:
+        return explanation
+    parts = [p.strip() for p in explanation.split("; ") if p.strip()]
+    return "; ".join(
+        p for p in parts if p.split(":", 1)[0] in approach_rules or p.startswith("override")
+    )
 
 
 def _source_notes(sources: pl.DataFrame) -> list[dict[str, str]]:
