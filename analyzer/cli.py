@@ -120,6 +120,222 @@ def print_json(data: Any) -> None:
 
 # --- Ingest: ingest, inspect, summary, export -------------------------------------------------
 
+FilesArgument = Annotated[
+    list[Path],
+    typer.Argument(help="Spreadsheets (xlsx, xlsm, csv, tsv, parquet).", show_default=False),
+]
+StoreOption = Annotated[
+    Path, typer.Option("--db", help="DuckDB portfolio store.", dir_okay=False)
+]  # fmt: skip
+
+
+@app.command("ingest")
+@reports_errors
+def ingest_command(
+    files: FilesArgument,
+    db: StoreOption = Path("portfolio.duckdb"),
+    sheet: SheetOption = None,
+    map_options: MapOption = None,
+    mapping_file: MappingFileOption = None,
+    currency: CurrencyOption = None,
+    fiscal_year_start: FiscalYearStartOption = None,
+    year: YearOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace files of the same name already loaded.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Load spreadsheets into the store. Prints, per file and sheet, rows seen, loaded,
+    excluded and rejected (seen = loaded + excluded + rejected) and the total per currency.
+
+    --json prints a list with one object per file and sheet: file, path, sheet, format,
+    encoding, header_row, preset, mapping, rows_seen, rows_loaded, rows_excluded,
+    rows_rejected, excluded_reasons, rejected_reasons, totals (currency -> exact amount as
+    text), notes, skipped, already_loaded.
+    """
+    from .columns import parse_map_options
+    from .ingest import ingest
+
+    with err.status("reading", spinner="dots") as status:
+        result = ingest(
+            files,
+            db=db,
+            replace=replace,
+            sheets=sheet,
+            mapping=parse_map_options(map_options),
+            mapping_file=mapping_file,
+            currency=currency,
+            fiscal_year_start=fiscal_year_start,
+            year=year,
+            progress=lambda message: status.update(message),
+        )
+    if json_output:
+        print_json([report.to_dict() for report in result.reports])
+        return
+    _print_reports(result.reports)
+    out.print(f"stored in {db}", markup=False, highlight=False)
+
+
+def _print_reports(reports: list) -> None:
+    from rich.table import Table
+
+    by_file: dict[str, list] = {}
+    for report in reports:
+        by_file.setdefault(report.file_name, []).append(report)
+    for file_name, sheets in by_file.items():
+        table = Table(title=file_name, title_justify="left", show_edge=False)
+        for name in ("sheet", "seen", "loaded", "excluded", "rejected", "total"):
+            table.add_column(name, justify="left" if name in ("sheet", "total") else "right")
+        for report in sheets:
+            totals = ", ".join(f"{cur} {amount:,.2f}" for cur, amount in report.totals.items())
+            if report.skipped:
+                totals = f"skipped: {report.skipped}"
+            elif report.already_loaded:
+                totals += " (already loaded: unchanged)"
+            table.add_row(
+                report.sheet or "-",
+                f"{report.rows_seen:,}",
+                f"{report.rows_loaded:,}",
+                f"{report.rows_excluded:,}",
+                f"{report.rows_rejected:,}",
+                totals,
+            )
+        out.print(table)
+        for report in sheets:
+            where = f"[{report.sheet}] " if report.sheet and len(sheets) > 1 else ""
+            for kind, reasons in (("excluded", report.excluded_reasons),
+                                  ("rejected", report.rejected_reasons)):  # fmt: skip
+                for reason, count in reasons.items():
+                    out.print(f"  {where}{kind}: {count:,} {reason}", markup=False, highlight=False)
+            for note in report.notes:
+                if not note.startswith("sheet skipped"):
+                    out.print(f"  {where}note: {note}", markup=False, highlight=False)
+        out.print("")
+
+
+@app.command("inspect")
+@reports_errors
+def inspect_command(
+    file: Annotated[Path, typer.Argument(help="The spreadsheet to look at.", show_default=False)],
+    sheet: SheetOption = None,
+    map_options: MapOption = None,
+    mapping_file: MappingFileOption = None,
+    currency: CurrencyOption = None,
+    fiscal_year_start: FiscalYearStartOption = None,
+    year: YearOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show, per sheet, the detected header row, the column mapping, what is ambiguous or
+    missing, and a preview of the first rows as they would load. Changes nothing."""
+    from rich.table import Table
+
+    from .columns import parse_map_options
+    from .ingest import inspect
+
+    found = inspect(
+        file,
+        sheets=sheet,
+        mapping=parse_map_options(map_options),
+        mapping_file=mapping_file,
+        currency=currency,
+        fiscal_year_start=fiscal_year_start,
+        year=year,
+    )
+    if json_output:
+        print_json([sheet_found.to_dict() for sheet_found in found])
+        return
+    for item in found:
+        title = item.file + (f" [{item.sheet}]" if item.sheet else "")
+        out.print(f"[bold]{escape_markup(title)}[/]")
+        out.print(
+            f"  header row: {item.header_row}   preset: {item.preset or '-'}",
+            markup=False,
+            highlight=False,
+        )
+        if item.problem:
+            out.print(f"  would not load: {item.problem}", markup=False, highlight=False)
+        mapping = Table(show_edge=False, box=None, padding=(0, 2))
+        mapping.add_column("field")
+        mapping.add_column("column")
+        for field_name, header in item.mapping.items():
+            mapping.add_row(field_name, header)
+        out.print(mapping)
+        if item.missing:
+            out.print("  not found: " + ", ".join(item.missing), markup=False, highlight=False)
+        for text in item.ambiguous:
+            out.print(f"  ambiguous: {text}", markup=False, highlight=False)
+        for note in item.notes:
+            out.print(f"  note: {note}", markup=False, highlight=False)
+        if item.preview:
+            preview = Table(title="preview", title_justify="left", show_edge=False)
+            columns = [k for k in item.preview[0] if any(row[k] for row in item.preview)]
+            for name in columns:
+                preview.add_column(name, overflow="ellipsis", max_width=28)
+            for row in item.preview:
+                preview.add_row(*[escape_markup(row[k] or "") for k in columns])
+            out.print(preview)
+        out.print("")
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@app.command("summary")
+@reports_errors
+def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: JsonOption = False):
+    """What the store holds: per file and sheet the counts and the total per currency, and
+    the totals per currency (never added across currencies).
+
+    --json prints {"sources": [{file, sheet, format, preset, loaded_at, rows_seen,
+    rows_loaded, rows_excluded, rows_rejected, totals}], "grants": N, "totals": {currency:
+    amount}} with amounts as exact text.
+    """
+    from rich.table import Table
+
+    from .ingest import summary
+
+    data = summary(db)
+    if json_output:
+        print_json(data)
+        return
+    table = Table(title=f"{db}", title_justify="left", show_edge=False)
+    for name in ("file", "sheet", "seen", "loaded", "excluded", "rejected", "total"):
+        table.add_column(name, justify="right" if name in ("seen", "loaded", "excluded",
+                                                            "rejected") else "left")  # fmt: skip
+    for source in data["sources"]:
+        table.add_row(
+            source["file"],
+            source["sheet"] or "-",
+            f"{source['rows_seen']:,}",
+            f"{source['rows_loaded']:,}",
+            f"{source['rows_excluded']:,}",
+            f"{source['rows_rejected']:,}",
+            ", ".join(f"{cur} {amount:,.2f}" for cur, amount in source["totals"].items()),
+        )
+    out.print(table)
+    out.print(f"{data['grants']:,} grants", markup=False, highlight=False)
+    for currency_code, amount in data["totals"].items():
+        out.print(f"total {currency_code} {amount:,.2f}", markup=False, highlight=False)
+
+
+@app.command("export")
+@reports_errors
+def export_command(
+    output: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV file to write.", dir_okay=False)
+    ],
+    db: StoreOption = Path("portfolio.duckdb"),
+) -> None:
+    """Write one row per grant (canonical and provenance columns, plus the classification
+    once there is one) to a CSV that is safe to open in a spreadsheet program."""
+    from .ingest import export
+
+    rows = export(db, output)
+    out.print(f"wrote {rows:,} grants to {output}", markup=False, highlight=False)
+
 
 # --- Classify: classify, explain, taxonomy check/test, evaluate -------------------------------
 
@@ -182,6 +398,50 @@ def analyze_command(
             out.print(
                 f"{kind:<11} {analysis.files[kind]}", markup=False, highlight=False, soft_wrap=True
             )
+
+
+@review_app.command("apply")
+@reports_errors
+def review_apply_command(
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            help="workbook.xlsx whose Review sheet reviewers filled in.", dir_okay=False
+        ),
+    ],
+    ledger: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Overrides ledger (csv) to create or add to.", dir_okay=False
+        ),
+    ] = Path("overrides.csv"),
+    as_json: JsonOption = False,
+) -> None:
+    """Read the decisions filled in on the workbook's Review sheet into an overrides ledger
+    (then: analyzer analyze ... --overrides overrides.csv)."""
+    from .review import apply_review
+
+    decisions = apply_review(workbook, out=ledger)
+    if as_json:
+        print_json(
+            {"ledger": str(ledger) if decisions.height else None, "decisions": decisions.to_dicts()}
+        )
+        return
+    if not decisions.height:
+        out.print(
+            f"No decisions in the Review sheet of {workbook.name}: pick a category (or write "
+            "shares) and give a reason on the rows you decide, save, and run this again.",
+            markup=False,
+            highlight=False,
+        )
+        return
+    out.print(
+        f"{decisions.height} decision(s) from {workbook.name} are in {ledger}. Apply them with "
+        f"--overrides {ledger} (analyzer analyze or analyzer classify).",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 if __name__ == "__main__":

@@ -479,12 +479,11 @@ def _find_header(wanted: str, headers: list[str]) -> str | None:
 
 
 def missing_amount_error(headers: list[str], where: Location) -> ColumnMappingError:
-    example = headers[0] if headers else "Award ($)"
     return ColumnMappingError(
         "no amount column found",
         hint="headers found: "
         + ", ".join(map(repr, headers))
-        + f'. Name the amount column with --map amount="{example}" (any header above)',
+        + '. Name the amount column with --map amount="<header>", e.g. --map amount="Award ($)"',
         location=where,
     )
 

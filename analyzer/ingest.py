@@ -219,7 +219,7 @@ def export(db: str | Path, out: str | Path) -> int:
     con = store.connect(db, must_exist=True)
     try:
         frame = con.sql(store.read_sql("ingest_export.sql")).pl()
-        classified = con.sql("SELECT count(*) FROM classifications").fetchone()[0] > 0
+        classified = con.execute("SELECT count(*) FROM classifications").fetchone()[0] > 0
     finally:
         con.close()
     columns = list(EXPORT_COLUMNS) + (list(CLASSIFICATION_EXPORT_COLUMNS) if classified else [])
