@@ -400,5 +400,49 @@ def analyze_command(
             )
 
 
+@review_app.command("apply")
+@reports_errors
+def review_apply_command(
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            help="workbook.xlsx whose Review sheet reviewers filled in.", dir_okay=False
+        ),
+    ],
+    ledger: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Overrides ledger (csv) to create or add to.", dir_okay=False
+        ),
+    ] = Path("overrides.csv"),
+    as_json: JsonOption = False,
+) -> None:
+    """Read the decisions filled in on the workbook's Review sheet into an overrides ledger
+    (then: analyzer analyze ... --overrides overrides.csv)."""
+    from .review import apply_review
+
+    decisions = apply_review(workbook, out=ledger)
+    if as_json:
+        print_json(
+            {"ledger": str(ledger) if decisions.height else None, "decisions": decisions.to_dicts()}
+        )
+        return
+    if not decisions.height:
+        out.print(
+            f"No decisions in the Review sheet of {workbook.name}: pick a category (or write "
+            "shares) and give a reason on the rows you decide, save, and run this again.",
+            markup=False,
+            highlight=False,
+        )
+        return
+    out.print(
+        f"{decisions.height} decision(s) from {workbook.name} are in {ledger}. Apply them with "
+        f"--overrides {ledger} (analyzer analyze or analyzer classify).",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 if __name__ == "__main__":
     app()

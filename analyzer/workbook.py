@@ -1150,13 +1150,14 @@ def _write_taxonomy(ws: Any, analysis: Any, styles: _Styles) -> str:
 def _category_rows(scale: Any, taxonomy: Any) -> list[dict[str, Any]]:
     """The primary dimension's categories a reviewer may choose first (they feed the Review
     dropdown), then unclassified, then the other dimensions' categories."""
+    primary = getattr(getattr(taxonomy, "primary", None), "id", None) or "approach"
     rows: list[dict[str, Any]] = []
     for category in scale.categories:
         rows.append(
             {
                 "id": category.id,
                 "label": category.label,
-                "dimension": "approach",
+                "dimension": primary,
                 "side": category.side,
                 "order": category.order,
                 "definition": category.definition,
@@ -1182,11 +1183,14 @@ def _category_rows(scale: Any, taxonomy: Any) -> list[dict[str, Any]]:
 
 
 def taxonomy_rules(taxonomy: Any) -> list[dict[str, Any]]:
-    """The rules of a loaded taxonomy as rows: id, category, dimension, phrases, patterns,
-    fields, requires, unless (';'-joined) and weight. Empty when there is no taxonomy."""
-    rules = getattr(taxonomy, "rules", None) or []
+    """The rules of a loaded taxonomy (``taxonomy.Taxonomy``) as rows: id, category,
+    dimension, phrases, patterns, the fields it reads, requires, unless (';'-joined) and
+    weight. Empty when the analysis carries no taxonomy."""
     rows = []
-    for rule in rules:
+    for rule in getattr(taxonomy, "rules", None) or []:
+        fields = _attr(rule, "fields")
+        if hasattr(taxonomy, "rule_fields"):
+            fields = taxonomy.rule_fields(rule)  # the rule's, its dimension's or the default
         rows.append(
             {
                 "id": _attr(rule, "id"),
@@ -1194,7 +1198,7 @@ def taxonomy_rules(taxonomy: Any) -> list[dict[str, Any]]:
                 "dimension": _attr(rule, "dimension"),
                 "phrases": _joined(_attr(rule, "phrases")),
                 "patterns": _joined(_attr(rule, "patterns")),
-                "fields": _joined(_attr(rule, "fields")),
+                "fields": _joined(fields),
                 "requires": _joined(_attr(rule, "requires")),
                 "unless": _joined(_attr(rule, "unless")),
                 "weight": _attr(rule, "weight"),
@@ -1204,15 +1208,13 @@ def taxonomy_rules(taxonomy: Any) -> list[dict[str, Any]]:
 
 
 def taxonomy_definitions(taxonomy: Any) -> dict[tuple[str, str], str]:
-    """(dimension, category id) -> definition, for the non-primary dimensions."""
+    """(dimension, category id) -> definition, from a loaded taxonomy's dimensions."""
     out: dict[tuple[str, str], str] = {}
-    dimensions = getattr(taxonomy, "dimensions", None) or {}
-    items = dimensions.items() if isinstance(dimensions, dict) else []
-    for dimension_id, dimension in items:
-        for category in _attr(dimension, "categories") or []:
-            definition = _attr(category, "definition")
-            if definition:
-                out[(dimension_id, _attr(category, "id"))] = definition
+    for dimension_id, dimension in (getattr(taxonomy, "dimensions", None) or {}).items():
+        categories = _attr(dimension, "categories") or {}
+        for category in categories.values() if isinstance(categories, dict) else categories:
+            if _attr(category, "definition"):
+                out[(dimension_id, _attr(category, "id"))] = _attr(category, "definition")
     return out
 
 

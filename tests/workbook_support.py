@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar
 
+import openpyxl
 import polars as pl
 
 from analyzer import store
@@ -276,3 +278,15 @@ def _allocations(rows: list[dict[str, Any]]) -> pl.DataFrame:
             remaining -= amount
             out.append((row["record_id"], "split", category, Decimal(share), amount))
     return pl.DataFrame(out, schema=ALLOCATIONS_SCHEMA, orient="row")
+
+
+def fill(path: Path, choices: dict[str, dict[str, object]]) -> None:
+    """Fill in the Review sheet as a reviewer would in Excel, by record id."""
+    book = openpyxl.load_workbook(path)
+    ws = book["Review"]
+    headers = {c.value: c.column for c in ws[2] if c.value}
+    for row in ws.iter_rows(min_row=3):
+        record = row[0].value
+        for header, value in choices.get(record, {}).items():
+            ws.cell(row=row[0].row, column=headers[header], value=value)
+    book.save(path)
