@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from .errors import StoreError
+from .errors import AnalyzerError, StoreError
 from .schema import MONEY
 from .store import read_sql
 
@@ -410,6 +410,13 @@ def summarize(
         tables={name: _main_currency_first(frame, currencies) for name, frame in tables.items()},
         run=_classification_run(con),
     )
+
+
+def check_policy(policy: str) -> None:
+    if policy not in POLICIES:
+        raise AnalyzerError(
+            f"unknown allocation policy {policy!r}", hint="use --policy primary or --policy split"
+        )
 
 
 def _require_classification(con: duckdb.DuckDBPyConnection, policy: str) -> None:

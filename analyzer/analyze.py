@@ -25,7 +25,7 @@ import polars as pl
 from rich.markup import escape
 
 from . import store
-from .aggregate import Summary, summarize
+from .aggregate import Summary, check_policy, summarize
 from .errors import InputFileError
 from .schema import (
     CLASSIFICATION_EXPORT_COLUMNS,
@@ -155,6 +155,7 @@ def analyze(
     from .ingest import read_files
     from .taxonomy import load_taxonomy
 
+    check_policy(policy)
     stages = _Stages(progress)
     tax = load_taxonomy(taxonomy)
     con = store.connect(db)

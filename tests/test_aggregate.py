@@ -21,7 +21,7 @@ from report_support import (
 )
 
 from analyzer.aggregate import HEADLINE_TABLES, MIX_TABLES, Scale, summarize
-from analyzer.errors import StoreError
+from analyzer.errors import AnalyzerError, StoreError
 
 MONEY_FIELDS = ("total", "in_scope", "classified", "out_of_scope", "unclassified")
 MEASURES = ("coverage", "prevention_share", "symptoms_to_causes", "structural_share")
@@ -263,7 +263,7 @@ def test_a_taxonomy_without_sides_gives_no_side_measures():
 
 def test_unknown_policy_and_unclassified_store_are_errors():
     con = hand_store(HAND_ROWS)
-    with pytest.raises(StoreError, match="policy"):
+    with pytest.raises(AnalyzerError, match="policy"):
         summarize(con, Scale.from_info(CSEC_LIKE), policy="evenly")
     con.execute("DELETE FROM allocations WHERE record_id = 'a'")
     with pytest.raises(StoreError, match="no 'primary' allocation"):
