@@ -82,13 +82,6 @@ CELL_TEXT_LIMIT = 32_767
 ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _ILLEGAL_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-#: Diverging palette (ColorBrewer RdBu): symptoms side warm, causes side cool, so the charts
-#: show the scale from response to structural prevention.
-SYMPTOMS_COLORS = ("B2182B", "D6604D", "F4A582", "FDDBC7")  # far end first
-CAUSES_COLORS = ("D1E5F0", "92C5DE", "4393C3", "2166AC")  # far end last
-ORDERED_COLORS = ("C6DBEF", "9ECAE1", "6BAED6", "3182BD", "08519C", "08306B")
-KIND_COLORS = {"out-of-scope": "A6A6A6", "unclassified": "E0E0E0"}
-
 HEADER_FILL = "DDE5F0"
 INPUT_FILL = "FFF2CC"
 NOTE_COLOR = "9C0006"
@@ -407,31 +400,12 @@ def _filter_and_freeze(ws: Any, header_row: int, last_row: int, columns: int) ->
 
 
 def category_colors(scale: Any) -> dict[str, str]:
-    """A hex colour per category: warm for the symptoms side, cool for the causes side, grey
-    for out-of-scope and unclassified (an ordered blue ramp when the taxonomy has no sides)."""
-    colors = {c.id: KIND_COLORS.get(c.kind, "808080") for c in scale.categories}
-    classified = list(scale.classified)
-    symptoms = [c for c in classified if c.side == "symptoms"]
-    causes = [c for c in classified if c.side == "causes"]
-    if symptoms or causes:
-        colors |= {c.id: _pick(SYMPTOMS_COLORS, i, len(symptoms)) for i, c in enumerate(symptoms)}
-        colors |= {
-            c.id: _pick(CAUSES_COLORS, len(CAUSES_COLORS) - len(causes) + i, len(causes))
-            for i, c in enumerate(causes)
-        }
-        colors |= {c.id: "F7F7F7" for c in classified if c.side not in ("symptoms", "causes")}
-    else:
-        colors |= {
-            c.id: _pick(ORDERED_COLORS, i, len(classified)) for i, c in enumerate(classified)
-        }
-    return colors
+    """The brief's colour per category (``charts.category_colors``: warm for the symptoms
+    side, cool for the causes side, grey for out-of-scope and unclassified), as Excel wants
+    them: RRGGBB without '#'."""
+    from .charts import category_colors as brief_colors
 
-
-def _pick(palette: tuple[str, ...], index: int, count: int) -> str:
-    """A colour of a palette for item ``index`` of ``count`` (spread when there are few)."""
-    if count <= len(palette):
-        return palette[max(0, min(index, len(palette) - 1))]
-    return palette[round(index * (len(palette) - 1) / max(count - 1, 1))]
+    return {category: color.lstrip("#").upper() for category, color in brief_colors(scale).items()}
 
 
 # --- Summary, by year, by funder, by state --------------------------------------------------
