@@ -187,7 +187,7 @@ def _parse_amounts_fully(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     value = pl.when(pl.col("__negative")).then(-magnitude).otherwise(magnitude)
     return staged.with_columns(
         __amount=pl.when(problem.is_null()).then(value),
-        __amount_currency=pl.col("__cur"),
+        __amount_currency=pl.when(problem.is_null()).then(pl.col("__cur")),
         __amount_problem=problem,
     ).drop(
         "__parts", "__num_ok", "__negative", "__cur", "__cur_raw", "__shift", "__int",

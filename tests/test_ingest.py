@@ -1,0 +1,324 @@
+"""The ingest API: every row accounted for, exact totals, clear errors, an unchanged store."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from analyzer import store
+from analyzer.errors import (
+    AlreadyLoadedError,
+    ColumnMappingError,
+    HeaderNotFoundError,
+    InputFileError,
+    UnknownSheetError,
+)
+from analyzer.ingest import export, ingest, inspect, read_files, summary
+from analyzer.schema import CLASSIFICATION_EXPORT_COLUMNS, EXPORT_COLUMNS, GRANTS_SCHEMA
+
+# What a person reading messy_grants.xlsx by hand finds on sheet "FY2024 Grants"
+# (see tests/fixtures/make_fixtures.py for the rows): row -> amount of every grant row.
+FY2024_LOADED = {
+    5: Decimal("1200000.00"),
+    6: Decimal("30000.00"),  # "Total Community Care Inc" is a grantee, not a total
+    7: Decimal("-15000.00"),
+    9: Decimal("1200000.00"),
+    12: Decimal("15000.00"),
+    15: Decimal("1234.50"),
+    16: Decimal("0.00"),
+    17: Decimal("1000.00"),
+}
+FY2024_NOT_LOADED = {
+    8: ("excluded", "blank row"),
+    10: ("excluded", "total or subtotal row"),
+    11: ("excluded", "repeated header row"),
+    13: ("rejected", "amount is not a number"),
+    14: ("rejected", "amount has a fraction of a cent"),
+    18: ("excluded", "total or subtotal row"),
+    19: ("excluded", "note or section heading (one cell, no amount)"),
+}
+
+
+def reports_by_sheet(result) -> dict:
+    return {r.sheet: r for r in result.reports}
+
+
+def test_messy_workbook_reconciles(fixtures: Path) -> None:
+    result = read_files([fixtures / "messy_grants.xlsx"])
+    report = reports_by_sheet(result)["FY2024 Grants"]
+    grants = result.grants.filter(pl.col("source_sheet") == "FY2024 Grants")
+    assert dict(grants.select("source_row", "amount").rows()) == FY2024_LOADED
+    rejects = result.rejects.filter(pl.col("source_sheet") == "FY2024 Grants")
+    found = rejects.select("source_row", "disposition", "reason").rows()
+    assert {row: (disposition, why) for row, disposition, why in found} == FY2024_NOT_LOADED
+    assert report.header_row == 4
+    assert report.rows_seen == 15 == len(FY2024_LOADED) + len(FY2024_NOT_LOADED)
+    assert (report.rows_loaded, report.rows_excluded, report.rows_rejected) == (8, 5, 2)
+    assert report.totals == {"USD": sum(FY2024_LOADED.values())}
+    assert report.excluded_reasons["total or subtotal row"] == 2
+
+
+def test_messy_workbook_values_and_provenance(fixtures: Path) -> None:
+    grants = read_files([fixtures / "messy_grants.xlsx"]).grants
+    first = grants.row(0, named=True)
+    assert first["record_id"] == "messy_grants.xlsx:FY2024 Grants:5"
+    assert (first["grant_id"], first["recipient"], first["state"]) == (
+        "SF-001",
+        "Safe Harbor Youth",
+        "MN",
+    )
+    assert first["start_date"] == date(2023, 11, 15) and first["year"] == 2023
+    assert json.loads(first["original"])["Amount"] == "$1,200,000.00"
+    by_row = {
+        r["source_row"]: r
+        for r in grants.filter(pl.col("source_sheet") == "FY2024 Grants").to_dicts()
+    }
+    assert by_row[7]["flags"] == "negative"
+    assert by_row[16]["flags"] == "zero"
+    assert by_row[12]["flags"] == "start_date_unreadable" and by_row[12]["start_date"] is None
+    assert by_row[6]["state"] == "NY" and by_row[9]["state"] == "TX"
+    assert grants["record_id"].n_unique() == grants.height
+    assert grants.schema == pl.Schema(GRANTS_SCHEMA)
+
+
+def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
+    result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
+    report = result.reports[0]
+    assert report.totals == {"GBP": Decimal("72500.00"), "EUR": Decimal("12000.00")}
+    assert report.excluded_reasons == {"total or subtotal row": 1}
+    assert result.grants["year"].to_list() == [2021, 2022, 2023, 2023]
+
+
+def test_notes_sheet_is_skipped_when_reading_every_sheet(fixtures: Path) -> None:
+    reports = reports_by_sheet(read_files([fixtures / "messy_grants.xlsx"]))
+    assert reports["Notes"].skipped and "header" in reports["Notes"].skipped
+    assert reports["Notes"].rows_seen == 0
+    assert reports["Offset"].totals == {"USD": Decimal("350.25")}
+
+
+def test_a_notes_sheet_asked_for_by_name_is_an_error(fixtures: Path) -> None:
+    with pytest.raises(HeaderNotFoundError) as caught:
+        read_files([fixtures / "messy_grants.xlsx"], sheets=["Notes"])
+    assert caught.value.location.sheet == "Notes"
+    assert "'FY2024 Grants'" in caught.value.hint
+    with pytest.raises(UnknownSheetError):
+        read_files([fixtures / "messy_grants.xlsx"], sheets=["Grants"])
+
+
+def test_cp1252_csv_reconciles(fixtures: Path) -> None:
+    result = read_files([fixtures / "cp1252_accents.csv"])
+    assert result.grants["recipient"].to_list() == ["Fundación Niños", "Café Élan", "Zoë's Haven"]
+    assert result.reports[0].totals == {"USD": Decimal("4750.75"), "EUR": Decimal("2000.00")}
+
+
+def test_csv_rows_are_record_numbers(fixtures: Path) -> None:
+    result = read_files([fixtures / "multiline_blank.csv"])
+    assert result.grants.select("source_row", "grant_id").rows() == [
+        (2, "G1"),
+        (4, "G2"),
+        (6, "G3"),
+    ]
+    assert result.grants["record_id"].to_list() == [
+        "multiline_blank.csv:2", "multiline_blank.csv:4", "multiline_blank.csv:6"
+    ]  # fmt: skip
+    assert result.rejects.select("source_row", "reason").rows() == [
+        (3, "blank row"),
+        (5, "blank row"),
+    ]
+
+
+def test_unparseable_amounts_are_rejected_and_the_rest_load(fixtures: Path) -> None:
+    result = read_files([fixtures / "bad_amounts.csv"])
+    report = result.reports[0]
+    assert result.grants["recipient"].to_list() == ["Org A", "Org E"]
+    assert report.totals == {"USD": Decimal("4750.00")}
+    assert result.rejects.select("source_row", "column", "value", "reason").rows() == [
+        (3, "Amount", "TBD", "amount is not a number"),
+        (4, "Amount", None, "amount is empty"),
+        (5, "Amount", "12.345", "amount has a fraction of a cent"),
+    ]
+    assert json.loads(result.rejects["original"][0]) == {
+        "Recipient": "Org B",
+        "Amount": "TBD",
+        "Year": "2020",
+    }
+
+
+def test_options_currency_year_and_fiscal_year(fixtures: Path, tmp_path: Path) -> None:
+    plain = read_files([fixtures / "tabbed.tsv"])
+    assert any("assumed USD" in n and "--currency" in n for n in plain.reports[0].notes)
+    cad = read_files([fixtures / "tabbed.tsv"], currency="cad")
+    assert cad.grants["currency"].unique().to_list() == ["CAD"]
+    assert not any("assumed" in n for n in cad.reports[0].notes)
+    no_year = read_files([fixtures / "cr_only.csv"], year=2015)
+    assert no_year.grants["year"].unique().to_list() == [2015]
+    path = tmp_path / "fy.csv"
+    path.write_text("Recipient,Amount,Award Date\nA,1,2024-07-01\nB,2,2024-06-30\n")
+    july = read_files([path], fiscal_year_start=7)
+    assert july.grants["year"].to_list() == [2025, 2024]
+
+
+def test_mapping_overrides_and_mapping_file(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("Org,Sum Paid,Notes\nA,100,x\nB,200,y\n")
+    with pytest.raises(ColumnMappingError) as caught:
+        read_files([path])
+    assert (
+        "'Org', 'Sum Paid', 'Notes'" in caught.value.hint and "--map amount=" in caught.value.hint
+    )
+    mapped = read_files([path], mapping={"amount": "Sum Paid", "recipient": "Org"})
+    assert mapped.reports[0].totals == {"USD": Decimal("300.00")}
+    assert mapped.grants["recipient"].to_list() == ["A", "B"]
+    mapping_file = tmp_path / "map.yaml"
+    mapping_file.write_text("amount: Sum Paid\n")
+    assert read_files([path], mapping_file=mapping_file).grants.height == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "words"),
+    [
+        ("corrupt.xlsx", InputFileError, "corrupt"),
+        ("encrypted.xlsx", InputFileError, "password-protected"),
+        ("empty.csv", InputFileError, "empty"),
+        ("header_only.csv", InputFileError, "no data rows"),
+        ("binary.csv", InputFileError, "binary"),
+        ("no_amount.csv", ColumnMappingError, "no amount column"),
+    ],
+)
+def test_bad_input_is_an_error_and_the_store_is_unchanged(
+    fixtures: Path, tmp_path: Path, name: str, error: type, words: str
+) -> None:
+    db = tmp_path / "p.duckdb"
+    ingest([fixtures / "cp1252_accents.csv"], db=db)
+    before = _store_contents(db)
+    with pytest.raises(error) as caught:
+        ingest([fixtures / "tabbed.tsv", fixtures / name], db=db)
+    assert words in caught.value.message
+    assert caught.value.location.file == name and caught.value.hint
+    assert _store_contents(db) == before
+
+
+def _store_contents(db: Path) -> tuple:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return tuple(
+            con.execute(f"SELECT * EXCLUDE (loaded_at) FROM {t} ORDER BY ALL").fetchall()
+            if t == "sources"
+            else con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("sources", "grants", "rejects")
+        )
+    finally:
+        con.close()
+
+
+def test_header_only_is_its_row_and_file(fixtures: Path) -> None:
+    with pytest.raises(InputFileError) as caught:
+        read_files([fixtures / "header_only.csv"])
+    assert caught.value.location.row == 1
+
+
+def test_reingest_is_a_no_op_and_replace_replaces(fixtures: Path, tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    first = ingest([fixtures / "messy_grants.xlsx"], db=db)
+    assert not any(r.already_loaded for r in first.reports)
+    again = ingest([fixtures / "messy_grants.xlsx"], db=db)
+    assert all(r.already_loaded for r in again.reports if not r.skipped)
+    assert summary(db)["grants"] == first.grants.height
+    changed_csv = tmp_path / "tabbed.tsv"
+    changed_csv.write_text("Recipient\tAmount\nOrg Z\t5\n")
+    ingest([fixtures / "tabbed.tsv"], db=db)
+    with pytest.raises(AlreadyLoadedError):
+        ingest([changed_csv], db=db)
+    ingest([changed_csv], db=db, replace=True)
+    facts = summary(db)
+    tabbed = [s for s in facts["sources"] if s["file"] == "tabbed.tsv"]
+    assert len(tabbed) == 1 and tabbed[0]["totals"] == {"USD": Decimal("5.00")}
+
+
+def test_duplicate_file_names_are_refused(fixtures: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "tabbed.tsv"
+    copy.write_bytes((fixtures / "tabbed.tsv").read_bytes())
+    with pytest.raises(InputFileError, match="same name"):
+        read_files([fixtures / "tabbed.tsv", copy])
+
+
+def test_summary_totals_per_currency(fixtures: Path, tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    ingest([fixtures / "messy_grants.xlsx", fixtures / "cp1252_accents.csv"], db=db)
+    facts = summary(db)
+    assert facts["totals"] == {
+        "EUR": Decimal("14000.00"),
+        "GBP": Decimal("72500.00"),
+        "USD": sum(FY2024_LOADED.values()) + Decimal("350.25") + Decimal("4750.75"),
+    }
+    assert facts["grants"] == 8 + 4 + 2 + 3
+    assert [s["sheet"] for s in facts["sources"]] == ["FY2024 Grants", "UK Grants", "Offset", None]
+    with pytest.raises(Exception, match="no database"):
+        summary(tmp_path / "missing.duckdb")
+
+
+def test_export_writes_every_grant_safely(fixtures: Path, tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    path = tmp_path / "evil.csv"
+    path.write_text('Recipient,Amount\n"=HYPERLINK(""x"")",100\n@SUM,200\n')
+    ingest([fixtures / "cp1252_accents.csv", path], db=db)
+    out = tmp_path / "out.csv"
+    assert export(db, out) == 5
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(EXPORT_COLUMNS)
+    assert [r["amount"] for r in rows] == ["1500.00", "2000.00", "3250.75", "100.00", "200.00"]
+    assert rows[3]["recipient"] == '\'=HYPERLINK("x")' and rows[4]["recipient"] == "'@SUM"
+
+
+def test_export_adds_classification_columns_once_classified(fixtures: Path, tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    ingest([fixtures / "tabbed.tsv"], db=db)
+    con = store.connect(db)
+    con.execute(
+        "INSERT INTO classifications (record_id, approach, decided_by) "
+        "VALUES ('tabbed.tsv:2', 'intervention', 'rules')"
+    )
+    con.close()
+    out = tmp_path / "out.csv"
+    export(db, out)
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [*EXPORT_COLUMNS, *CLASSIFICATION_EXPORT_COLUMNS]
+    assert [r["approach"] for r in rows] == ["intervention", ""]
+
+
+def test_inspect_shows_header_mapping_gaps_and_preview(fixtures: Path) -> None:
+    found = {s.sheet: s for s in inspect(fixtures / "messy_grants.xlsx")}
+    grants = found["FY2024 Grants"]
+    assert grants.header_row == 4
+    assert grants.mapping["amount"] == "Amount"
+    assert "funder" in grants.missing
+    assert [row["source_row"] for row in grants.preview] == ["5", "6", "7", "9", "12"]
+    assert grants.preview[0]["amount"] == "1200000.00"
+    assert found["Notes"].problem and "header" in found["Notes"].problem
+    missing = inspect(fixtures / "no_amount.csv")[0]
+    assert missing.problem and "amount" in missing.missing and missing.headers == [
+        "Grantee", "Purpose", "Year"
+    ]  # fmt: skip
+
+
+def test_progress_is_reported(fixtures: Path) -> None:
+    messages: list[str] = []
+    read_files([fixtures / "messy_grants.xlsx"], progress=messages.append)
+    assert messages[0] == "reading messy_grants.xlsx"
+    assert any("[FY2024 Grants]" in m for m in messages)
+
+
+def test_bad_options_are_errors(fixtures: Path) -> None:
+    with pytest.raises(Exception, match="ISO 4217"):
+        read_files([fixtures / "tabbed.tsv"], currency="dollars")
+    with pytest.raises(ColumnMappingError, match="unknown field"):
+        read_files([fixtures / "tabbed.tsv"], mapping={"money": "Amount"})

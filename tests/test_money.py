@@ -1,0 +1,211 @@
+"""Amounts, currencies, dates, years and states: text in, exact values out."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analyzer.money import (
+    AMOUNT_EMPTY,
+    AMOUNT_FRACTION_OF_CENT,
+    AMOUNT_NOT_A_NUMBER,
+    AMOUNT_UNKNOWN_CURRENCY,
+    CURRENCY_CONFLICT,
+    CURRENCY_INVALID,
+    day_first,
+    fiscal_year,
+    normalise_currency_column,
+    normalise_state,
+    parse_amounts,
+    parse_dates,
+    parse_years,
+    resolve_currency,
+)
+
+
+def amounts(*texts: str | None) -> list[tuple]:
+    frame = parse_amounts(pl.DataFrame({"a": list(texts)}, schema={"a": pl.String}), "a")
+    return frame.select("__amount", "__amount_currency", "__amount_problem").rows()
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "currency"),
+    [
+        ("$1,200,000.00", "1200000.00", "$"),
+        ("(15,000)", "-15000.00", None),
+        ("-15,000", "-15000.00", None),
+        ("15,000-", "-15000.00", None),
+        ("$(15,000)", "-15000.00", "$"),
+        ("-$5", "-5.00", "$"),
+        ("1.2M", "1200000.00", None),
+        ("1.23456789M", "1234567.89", None),
+        ("15K", "15000.00", None),
+        ("2.5 million", "2500000.00", None),
+        ("5 mm", "5000000.00", None),
+        ("3bn", "3000000000.00", None),
+        ("USD 1,000", "1000.00", "USD"),
+        ("1,000 EUR", "1000.00", "EUR"),
+        ("GBP100", "100.00", "GBP"),
+        ("£30,000", "30000.00", "GBP"),
+        ("€ 5", "5.00", "EUR"),
+        ("C$ 50", "50.00", "CAD"),
+        ("US$ 7", "7.00", "USD"),
+        ("  30000  ", "30000.00", None),
+        ("\u00a030000", "30000.00", None),
+        ("30000", "30000.00", None),
+        ("1234.5", "1234.50", None),
+        (".75", "0.75", None),
+        ("0", "0.00", None),
+        ("1234.5600", "1234.56", None),
+        # Excel float cells as calamine writes them: binary noise past 15 digits.
+        ("694867473.870000005", "694867473.87", None),
+        ("-731271511.779999971", "-731271511.78", None),
+        ("99999999999.99001", "99999999999.99", None),
+    ],
+)
+def test_amount_forms(text: str, value: str, currency: str | None) -> None:
+    assert amounts(text) == [(Decimal(value), currency, None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("TBD", AMOUNT_NOT_A_NUMBER),
+        ("1,23", AMOUNT_NOT_A_NUMBER),  # not a thousands separator: never read as 123
+        ("1.234,56", AMOUNT_NOT_A_NUMBER),  # decimal comma: refused, not guessed
+        ("12.3.4", AMOUNT_NOT_A_NUMBER),
+        ("(100", AMOUNT_NOT_A_NUMBER),
+        ("1e5", AMOUNT_NOT_A_NUMBER),
+        ("USD 5 EUR", AMOUNT_NOT_A_NUMBER),
+        ("1234.565", AMOUNT_FRACTION_OF_CENT),
+        ("12.345", AMOUNT_FRACTION_OF_CENT),
+        ("1.234567891M", AMOUNT_FRACTION_OF_CENT),
+        ("0.001", AMOUNT_FRACTION_OF_CENT),
+        ("XYZ 100", AMOUNT_UNKNOWN_CURRENCY),
+        ("", AMOUNT_EMPTY),
+        ("   ", AMOUNT_EMPTY),
+        (None, AMOUNT_EMPTY),
+    ],
+)
+def test_amounts_that_are_rejected(text: str | None, problem: str) -> None:
+    assert amounts(text) == [(None, None, problem)]
+
+
+def test_fast_and_full_paths_keep_row_order() -> None:
+    texts = ["100", "(5)", "2,000.50", "TBD", "1.5K", "$3"]
+    got = [row[0] for row in amounts(*texts)]
+    assert got == [Decimal("100"), Decimal("-5"), Decimal("2000.50"), None, Decimal(1500), 3]
+
+
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False))
+def test_a_formatted_amount_reads_back_exactly(value: Decimal) -> None:
+    written = f"${abs(value):,.2f}"
+    written = f"({written})" if value < 0 else written
+    assert amounts(written)[0][0] == value
+
+
+def resolve(column: list[str | None] | None, amount_cur: list[str | None], default=None):
+    frame = pl.DataFrame(
+        {"col": column or [None] * len(amount_cur), "amt": amount_cur},
+        schema={"col": pl.String, "amt": pl.String},
+    )
+    col_expr = normalise_currency_column("col") if column is not None else None
+    currency, assumed, problem = resolve_currency(col_expr, pl.col("amt"), default)
+    return frame.select(currency.alias("c"), assumed.alias("a"), problem.alias("p")).rows()
+
+
+def test_currency_comes_from_column_then_amount_then_option_then_usd() -> None:
+    rows = resolve(["GBP", None, None, " eur ", "£"], [None, "EUR", None, "$", None])
+    assert [r[0] for r in rows] == ["GBP", "EUR", "USD", "EUR", "GBP"]
+    assert [r[1] for r in rows] == [False, False, True, False, False]
+
+
+def test_bare_dollar_means_the_given_currency() -> None:
+    assert resolve(None, ["$", None], default="CAD") == [("CAD", False, None)] * 2
+    assert resolve(None, ["$"]) == [("USD", False, None)]
+
+
+def test_currency_conflicts_and_invalid_codes_are_problems() -> None:
+    rows = resolve(["GBP", "dollars", "USD"], ["EUR", None, "$"])
+    assert [r[2] for r in rows] == [CURRENCY_CONFLICT, CURRENCY_INVALID, None]
+
+
+def dates(texts: list[str | None], *, first: bool = False) -> list[date | None]:
+    return parse_dates(pl.Series("d", texts, dtype=pl.String), day_first=first).to_list()
+
+
+def test_date_layouts() -> None:
+    texts = [
+        "2021-01-26 00:00:00",  # an Excel date as calamine writes it
+        "2024-03-01",
+        "2024-3-1",
+        "2024/03/01",
+        "3/1/2024",
+        "03/01/2024",
+        "3/1/2024 0:00",
+        "12/31/24",
+        "5.3.2024",
+        "March 1, 2024",
+        "Mar 1st, 2024",
+        "1 March 2024",
+    ]
+    got = dates(texts)
+    assert got[0] == date(2021, 1, 26)
+    assert got[7] == date(2024, 12, 31)  # two-digit year is 2024, never year 24
+    assert got[8] == date(2024, 5, 3)
+    assert all(d == date(2024, 3, 1) for i, d in enumerate(got) if i not in (0, 7, 8))
+
+
+def test_unreadable_dates_are_null_for_the_caller_to_flag() -> None:
+    assert dates(["TBD", "2/30/2024", "", None, "2024"]) == [None] * 5
+
+
+def test_rare_layouts_after_the_sample_still_read() -> None:
+    texts = ["2024-01-01"] * 600 + ["July 4, 2024"]
+    assert dates(texts)[-1] == date(2024, 7, 4)
+
+
+def test_day_first_is_decided_per_column() -> None:
+    uk = pl.DataFrame({"d": ["31/12/2024", "01/02/2024"]})
+    us = pl.DataFrame({"d": ["12/31/2024", "01/02/2024"]})
+    assert day_first(uk, "d") and not day_first(us, "d")
+    assert dates(["31/12/2024", "01/02/2024"], first=True) == [date(2024, 12, 31), date(2024, 2, 1)]
+
+
+def test_years() -> None:
+    frame = pl.DataFrame(
+        {"y": ["2019", "2019.0", "FY2020", "fy 21", "FY19", "1850", "2019/20", None]}
+    )
+    assert frame.select(parse_years("y")).to_series().to_list() == [
+        2019, 2019, 2020, 2021, 2019, None, None, None
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start_month", "day", "year"),
+    [
+        (None, date(2024, 10, 1), 2024),
+        (10, date(2024, 10, 1), 2025),  # federal FY2025 starts 1 October 2024
+        (10, date(2024, 9, 30), 2024),
+        (7, date(2024, 7, 1), 2025),
+        (7, date(2024, 6, 30), 2024),
+    ],
+)
+def test_fiscal_year(start_month: int | None, day: date, year: int) -> None:
+    frame = pl.DataFrame({"d": [day]})
+    assert frame.select(fiscal_year(pl.col("d"), start_month)).item() == year
+
+
+def test_states() -> None:
+    frame = pl.DataFrame(
+        {"s": ["ny", "New York", " minnesota ", "Washington, DC", "Rockville, MD", "PR",
+               "UK Wide", "District of Columbia", "", None]}
+    )  # fmt: skip
+    assert frame.select(normalise_state("s")).to_series().to_list() == [
+        "NY", "NY", "MN", "DC", "MD", "PR", "UK Wide", "DC", None, None
+    ]  # fmt: skip
