@@ -187,7 +187,7 @@ def _print_reports(reports: list) -> None:
         for name in ("sheet", "seen", "loaded", "excluded", "rejected", "total"):
             table.add_column(name, justify="left" if name in ("sheet", "total") else "right")
         for report in sheets:
-            totals = ", ".join(f"{cur} {amount:,.2f}" for cur, amount in report.totals.items())
+            totals = "\n".join(f"{cur} {amount:,.2f}" for cur, amount in report.totals.items())
             if report.skipped:
                 totals = f"skipped: {report.skipped}"
             elif report.already_loaded:
@@ -313,7 +313,7 @@ def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: Jso
             f"{source['rows_loaded']:,}",
             f"{source['rows_excluded']:,}",
             f"{source['rows_rejected']:,}",
-            ", ".join(f"{cur} {amount:,.2f}" for cur, amount in source["totals"].items()),
+            "\n".join(f"{cur} {amount:,.2f}" for cur, amount in source["totals"].items()),
         )
     out.print(table)
     out.print(f"{data['grants']:,} grants", markup=False, highlight=False)
