@@ -28,11 +28,12 @@ from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
 
-WORDS = (
+_TEXT = (
     "youth mentoring housing shelter survivors trafficking prevention training legal services "
     "case management outreach school family counseling health advocacy research community "
     "capacity building technical assistance victims services program support education jobs"
-).split()
+)
+WORDS = _TEXT.split()
 PROGRAMS = ["Youth Justice", "Human Rights", "Criminal Justice", "Migrants", "Health", "Education"]
 STATES = ["NY", "CA", "TX", "Minnesota", "il", "Washington, DC", "PA", "OH", "GA", "WA"]
 
