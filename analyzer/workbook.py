@@ -498,6 +498,9 @@ def _write_summary(
     summary = analysis.summary
     run = analysis.run or summary.run or {}
     ws.sheet_properties.tabColor = "2166AC"
+    ws.page_setup.orientation = "landscape"  # printed: the charts fit the page width
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.column_dimensions["A"].width = 34
     for letter in "BCDEFG":
         ws.column_dimensions[letter].width = 18
@@ -524,7 +527,7 @@ def _write_summary(
     row = _section(ws, row + 1, "Approach mix", styles)
     mix_columns = (
         Column("Category", "category", "text", 34),
-        Column("Label", "label", "text", 18),
+        Column("Label", "label", "text", 40),
         Column("Side", "side", "text", 18),
         Column("Grants", "grants", "count", 18),
         Column("Amount", "amount", "money", 18),
@@ -549,18 +552,19 @@ def _write_summary(
     if main_classified:
         headline = summary.headline(main)
         coverage = headline.get("coverage")
-        covers = f"{coverage:.0%} of in-scope money" if coverage is not None else "no money"
+        covered = f"{coverage:.0%} of in-scope" if coverage is not None else "none in scope"
+        subtitle = f"{main} (classified money: {covered})"
         categories = mix["category"].to_list()
         _add_mix_charts(
             ws,
             main_classified[0],
             main_classified[-1],
-            f"{main}, classified money ({covers})",
+            subtitle,
             [colors[categories[i - mix_first]] for i in main_classified],
             chart_row,
         )
         if year_source is not None:
-            _add_year_chart(ws, year_source, colors, f"{main}, classified money", chart_row + 18)
+            _add_year_chart(ws, year_source, colors, subtitle, chart_row + 18)
 
 
 def _write_headline(ws: Any, row: int, summary: Any, styles: _Styles) -> int:
@@ -621,7 +625,7 @@ def _add_mix_charts(
 
     bar = BarChart()
     bar.type = "bar"
-    bar.title = f"Money by approach: {subtitle}"
+    bar.title = f"Money by approach, {subtitle}"
     bar.legend = None
     bar.y_axis.numFmt = "#,##0"
     bar.y_axis.title = "Amount"
@@ -629,7 +633,7 @@ def _add_mix_charts(
     bar.add_data(amounts, titles_from_data=False)
     bar.set_categories(labels)
     pie = PieChart()
-    pie.title = f"Share by approach: {subtitle}"
+    pie.title = f"Share by approach, {subtitle}"
     pie.add_data(amounts, titles_from_data=False)
     pie.set_categories(labels)
     for chart in (bar, pie):
@@ -661,7 +665,7 @@ def _add_year_chart(
     chart.type = "col"
     chart.grouping = "percentStacked"
     chart.overlap = 100
-    chart.title = f"Approach mix by year: {subtitle}"
+    chart.title = f"Approach mix by year, {subtitle}"
     chart.y_axis.numFmt = "0%"
     for category_id, column in source.category_columns:
         data = Reference(
