@@ -515,20 +515,23 @@ def exclusion_reasons(
     total label in some cell and none of them filled, unless the label itself is in that
     column. Only such anonymous rows are searched for labels, which keeps big files fast.
     """
-    filled = [pl.col(c).str.contains(r"\S").fill_null(False) for c in columns]
+    # One regex pass per row (over the joined cells) finds blank rows; the cell count for
+    # note rows only needs non-empty cells.
+    joined = pl.concat_str([pl.col(c) for c in columns], separator=" ", ignore_nulls=True)
+    filled = [(pl.col(c).str.len_bytes() > 0).fill_null(False) for c in columns]
     anonymous = pl.lit(True)
     for c in identity:
         is_label = pl.col(c).str.contains(TOTAL_LABEL).fill_null(False)
         anonymous = anonymous & (~pl.col(c).str.contains(r"\S").fill_null(False) | is_label)
+    header_cell = r"(?i)^\s*" + re.escape(header_text.strip()) + r"\s*$"
     rows = frame.select(
+        blank=~joined.str.contains(r"\S").fill_null(False),
         count=pl.sum_horizontal(filled),
         amount_filled=pl.col(amount).str.contains(r"\S").fill_null(False),
-        is_header=(
-            pl.col(amount).str.strip_chars().str.to_lowercase() == header_text.strip().lower()
-        ).fill_null(False),
+        is_header=pl.col(amount).str.contains(header_cell).fill_null(False),
         anonymous=anonymous,
     )
-    candidates = (rows["anonymous"] & (rows["count"] > 0)).arg_true()
+    candidates = (rows["anonymous"] & ~rows["blank"]).arg_true()
     labelled = pl.Series("labelled", [False] * frame.height)
     if not candidates.is_empty():
         found = frame[candidates].select(
@@ -538,7 +541,7 @@ def exclusion_reasons(
     return (
         rows.with_columns(labelled=labelled)
         .select(
-            pl.when(pl.col("count") == 0)
+            pl.when(pl.col("blank"))
             .then(pl.lit(EXCLUDED_BLANK))
             .when(pl.col("is_header"))
             .then(pl.lit(EXCLUDED_HEADER))

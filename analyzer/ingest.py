@@ -64,6 +64,7 @@ Progress = Callable[[str], None]
 
 TEXT_FIELDS = ("grant_id", "funder", "recipient", "title", "description", "program")
 PREVIEW_ROWS = 5
+DISTINCT_SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -466,9 +467,25 @@ def _convert_sheet(
     return grants, rejects, report
 
 
-def _text(column: str) -> pl.Expr:
-    text = pl.col(column).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
+def map_distinct(series: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``convert`` applied to a column, computed once per distinct value when the column
+    repeats itself (states, dates, funders: a few thousand values over a million rows)."""
+    sample = series.head(DISTINCT_SAMPLE)
+    if sample.n_unique() > sample.len() // 4:
+        return convert(series).alias(series.name)
+    distinct = series.drop_nulls().unique()
+    converted = convert(distinct)
+    return series.replace_strict(distinct, converted, default=None, return_dtype=converted.dtype)
+
+
+def _text(series: pl.Series) -> pl.Series:
+    """Stripped text; blank -> null."""
+    stripped = series.str.strip_chars()
+    return stripped.set(stripped.str.len_bytes() == 0, None)
+
+
+def _state(series: pl.Series) -> pl.Series:
+    return pl.DataFrame({"s": series}).select(normalise_state("s")).to_series()
 
 
 def _grants(
@@ -480,7 +497,10 @@ def _grants(
     report: SheetReport,
 ) -> pl.DataFrame:
     null_text = pl.lit(None, dtype=pl.String)
-    values = {name: _text(col[name]) if name in col else null_text for name in TEXT_FIELDS}
+    values = {
+        name: map_distinct(loaded.get_column(col[name]), _text) if name in col else null_text
+        for name in TEXT_FIELDS
+    }
     flags: list[pl.Expr] = [
         pl.when(pl.col("__amount") < 0).then(pl.lit("negative")),
         pl.when(pl.col("__amount") == 0).then(pl.lit("zero")),
@@ -488,8 +508,10 @@ def _grants(
     dates = {}
     for name in ("start_date", "end_date"):
         if name in col:
-            text = loaded.get_column(col[name])
-            parsed = parse_dates(text, day_first=day_first(loaded, col[name]))
+            first = day_first(loaded, col[name])
+            parsed = map_distinct(
+                loaded.get_column(col[name]), lambda text, f=first: parse_dates(text, day_first=f)
+            )
             loaded = loaded.with_columns(parsed.alias(f"__{name}"))
             dates[name] = pl.col(f"__{name}")
             unreadable = dates[name].is_null() & pl.col(col[name]).str.contains(r"\S")
@@ -507,7 +529,9 @@ def _grants(
         amount=pl.col("__amount"),
         currency=pl.col("__currency"),
         year=year,
-        state=normalise_state(col["state"]) if "state" in col else null_text,
+        state=map_distinct(loaded.get_column(col["state"]), _state)
+        if "state" in col
+        else null_text,
         start_date=dates["start_date"],
         end_date=dates["end_date"],
         source_file=pl.lit(raw.file_name),

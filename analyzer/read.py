@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,12 +94,18 @@ def read_file(path: str | Path, *, sheets: list[str] | None = None) -> list[RawS
             hint="export the data again; the file has no content",
             location=where,
         )
-    sha256 = hashlib.sha256(data).hexdigest()
-    if fmt in WORKBOOK_FORMATS.values():
-        return _read_workbook(path, data, fmt, sha256, sheets)
-    if fmt == "parquet":
-        return [_read_parquet(path, data, sha256)]
-    return [_read_text(path, data, fmt, sha256)]
+    # hashlib releases the GIL: the digest is computed while the file is parsed.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        if fmt in WORKBOOK_FORMATS.values():
+            raws = _read_workbook(path, data, fmt, sheets)
+        elif fmt == "parquet":
+            raws = [_read_parquet(path, data)]
+        else:
+            raws = [_read_text(path, data, fmt)]
+        for raw in raws:
+            raw.sha256 = digest.result()
+    return raws
 
 
 def workbook_sheet_names(path: str | Path) -> list[str]:
@@ -143,9 +150,7 @@ def _open_workbook(path: Path, data: bytes):
         ) from None
 
 
-def _read_workbook(
-    path: Path, data: bytes, fmt: str, sha256: str, sheets: list[str] | None
-) -> list[RawSheet]:
+def _read_workbook(path: Path, data: bytes, fmt: str, sheets: list[str] | None) -> list[RawSheet]:
     reader = _open_workbook(path, data)
     names = list(reader.sheet_names)
     for wanted in sheets or []:
@@ -165,7 +170,7 @@ def _read_workbook(
                 file_name=path.name,
                 sheet=name,
                 format=fmt,
-                sha256=sha256,
+                sha256="",
                 cells=cells,
                 notes=notes,
                 workbook_sheets=names,
@@ -200,7 +205,7 @@ def _load_sheet(reader, name: str, path: Path) -> tuple[pl.DataFrame, list[str]]
 # --- Parquet -----------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, data: bytes, sha256: str) -> RawSheet:
+def _read_parquet(path: Path, data: bytes) -> RawSheet:
     """A parquet file as text cells, its column names as row 1 (like a CSV header)."""
     where = Location(file=path.name)
     try:
@@ -227,7 +232,7 @@ def _read_parquet(path: Path, data: bytes, sha256: str) -> RawSheet:
         file_name=path.name,
         sheet=None,
         format="parquet",
-        sha256=sha256,
+        sha256="",
         cells=pl.concat([header, body.rename(dict(zip(body.columns, names, strict=True)))]),
     )
 
@@ -235,7 +240,7 @@ def _read_parquet(path: Path, data: bytes, sha256: str) -> RawSheet:
 # --- CSV / TSV ---------------------------------------------------------------------------------
 
 
-def _read_text(path: Path, data: bytes, fmt: str, sha256: str) -> RawSheet:
+def _read_text(path: Path, data: bytes, fmt: str) -> RawSheet:
     where = Location(file=path.name)
     _refuse_binary(data, where)
     utf8, encoding = to_utf8(data)
@@ -258,7 +263,7 @@ def _read_text(path: Path, data: bytes, fmt: str, sha256: str) -> RawSheet:
         file_name=path.name,
         sheet=None,
         format=fmt,
-        sha256=sha256,
+        sha256="",
         cells=cells,
         encoding=encoding,
         notes=notes,
