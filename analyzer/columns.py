@@ -240,6 +240,10 @@ def detect_header_row(raw: RawSheet) -> int:
     scan = raw.cells.head(HEADER_SCAN_ROWS).rows()
     filled = [[c.strip() for c in row if c is not None and c.strip()] for row in scan]
     widest = max((len(cells) for cells in filled), default=0)
+    if widest == 0 and raw.cells.height <= HEADER_SCAN_ROWS:
+        raise HeaderNotFoundError(
+            "the sheet is empty", hint="pick a sheet that holds the grants", location=raw.location
+        )
     best, best_hits = None, 0
     for index, cells in enumerate(filled):
         texts = [c for c in cells if not _NUMBER_OR_DATE.match(c)]

@@ -235,3 +235,8 @@ def test_blank_header_and_note_rows() -> None:
     assert reasons(rows, identity=["c1", "c2"]) == [
         EXCLUDED_BLANK, EXCLUDED_BLANK, EXCLUDED_HEADER, EXCLUDED_NOTE, EXCLUDED_NOTE, None
     ]  # fmt: skip
+
+
+def test_an_empty_sheet_says_so() -> None:
+    with pytest.raises(HeaderNotFoundError, match="empty"):
+        read_header(raw_sheet([[None, None]]))
