@@ -239,7 +239,7 @@ def _classified(grants: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
 
 def _write_outputs(analysis: Analysis, out_dir: Path, classification, stages: _Stages) -> None:
     """brief.html, workbook.xlsx, summary.json, classified.csv, charts/ into ``out_dir``."""
-    from .charts import export_charts
+    from .charts import chart_specs, export_specs
     from .report import write_brief
     from .safe import write_safe_csv
     from .workbook import write_workbook
@@ -261,10 +261,11 @@ def _write_outputs(analysis: Analysis, out_dir: Path, classification, stages: _S
         stage.done(f"{analysis.classified.height:,} rows")
     with stages.stage("chart files") as stage:
         files["charts"] = out_dir / "charts"
-        written = export_charts(analysis.charts, files["charts"])
+        specs = chart_specs(analysis.charts)
+        written = export_specs(specs, files["charts"])
         stage.done(f"{len(written)} files in {files['charts']}")
     with stages.stage("brief.html") as stage:
-        files["brief"] = write_brief(out_dir / "brief.html", analysis)
+        files["brief"] = write_brief(out_dir / "brief.html", analysis, specs)
         stage.done(str(files["brief"]))
     with stages.stage("workbook.xlsx") as stage:
         files["workbook"] = out_dir / "workbook.xlsx"
@@ -326,7 +327,7 @@ class _Stages:
         if enabled:
             from rich.console import Console
 
-            self.console = Console(stderr=True, highlight=False)
+            self.console = Console(stderr=True, highlight=False, soft_wrap=True)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[_Stage]:

@@ -60,6 +60,19 @@ class ChartContext:
         self.top_n = top_n
         self.colors = category_colors(self.scale)
         self.headline = summary.headline(self.currency)
+        #: Inline values of the chart being built, by dataset name (see ``data``).
+        self.datasets: dict[str, Any] = {}
+
+    def data(self, frame: pl.DataFrame) -> alt.NamedData:
+        """Chart data embedded in the spec as a named top-level dataset (money as floats, for
+        display only). Named, not inline on the chart: Altair copies inline values at every
+        chained transform, which is slow for thousands of rows."""
+        name = f"table_{len(self.datasets) + 1}"
+        frame = frame.with_columns(
+            pl.col(c).cast(pl.Float64) for c, dtype in frame.schema.items() if dtype == pl.Decimal
+        )
+        self.datasets[name] = frame.to_dicts()
+        return alt.NamedData(name=name)
 
     def table(self, name: str) -> pl.DataFrame:
         frame = self.summary[name]
@@ -151,14 +164,6 @@ def _lightness(color: str) -> int:
     return sum(_rgb(color))
 
 
-def _values(frame: pl.DataFrame) -> alt.InlineData:
-    """Chart data embedded as values (money as floats for display only)."""
-    frame = frame.with_columns(
-        pl.col(name).cast(pl.Float64) for name, dtype in frame.schema.items() if dtype == pl.Decimal
-    )
-    return alt.InlineData(values=frame.to_dicts())
-
-
 def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
     return alt.TitleParams(text=text, subtitle=subtitle, anchor="start", subtitleColor="#444")
 
@@ -234,7 +239,7 @@ def approach_mix(ctx: ChartContext) -> alt.TopLevelMixin:
     data = _funder_years(ctx)
     funder, year = _funder_param(data, ctx), _year_param(data)
     filtered = (
-        alt.Chart(_values(data))
+        alt.Chart(ctx.data(data))
         .transform_filter(FUNDER_FILTER)
         .transform_filter(YEAR_FILTER)
         .transform_calculate(**KIND_AMOUNTS)
@@ -306,7 +311,7 @@ def mix_over_years(ctx: ChartContext) -> alt.TopLevelMixin | None:
     if data.is_empty():
         return None
     funder = _funder_param(data, ctx)
-    base = alt.Chart(_values(data)).transform_filter(FUNDER_FILTER)
+    base = alt.Chart(ctx.data(data)).transform_filter(FUNDER_FILTER)
     bars = (
         base.transform_filter("datum.kind == 'classified'")
         .transform_aggregate(amount="sum(amount)", groupby=["year", "label", "order"])
@@ -385,7 +390,7 @@ def _hundred_percent_bars(
 ) -> alt.TopLevelMixin:
     """One 100% bar per ``key`` value, sorted by prevention share (or by money without sides),
     with each bar's coverage written at its right end."""
-    base = alt.Chart(_values(data))
+    base = alt.Chart(ctx.data(data))
     for expression in filters:
         base = base.transform_filter(expression)
     base = (
@@ -531,6 +536,7 @@ def state_map(ctx: ChartContext) -> alt.TopLevelMixin | None:
     )
     outside = frame.filter(~pl.col("state").is_in(list(states)) & (pl.col("kind") == "classified"))
     year = _year_param(data)
+    ctx.datasets["us_states"] = states_topojson()
     geo = alt.NamedData(name="us_states", format=alt.DataFormat(type="topojson", feature="states"))
     background = alt.Chart(geo).mark_geoshape(fill="#eeeeee", stroke="white", strokeWidth=0.5)
     if ctx.scale.has_sides:
@@ -552,7 +558,7 @@ def state_map(ctx: ChartContext) -> alt.TopLevelMixin | None:
         )
         what = "Colour: each state's classified money."
     shaded = (
-        alt.Chart(_values(data))
+        alt.Chart(ctx.data(data))
         .transform_filter(YEAR_FILTER)
         .transform_aggregate(
             classified="sum(classified)",
@@ -586,7 +592,7 @@ def state_map(ctx: ChartContext) -> alt.TopLevelMixin | None:
             f"Not on the map: {ctx.money(outside['amount'].sum())} classified with no US state."
         )
     return (
-        alt.layer(background, shaded, datasets={"us_states": states_topojson()})
+        alt.layer(background, shaded)
         .add_params(year)
         .project(type="albersUsa")
         .properties(
@@ -625,7 +631,7 @@ def _labels_by_approach(
         f"{format_share(share)} of classified money addresses at least one {noun}."
     ]
     return (
-        alt.Chart(_values(data))
+        alt.Chart(ctx.data(data))
         .mark_bar()
         .encode(
             y=alt.Y("name:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240)),
@@ -683,7 +689,7 @@ def coverage(ctx: ChartContext) -> alt.TopLevelMixin | None:
     )
     funder = _funder_param(data, ctx)
     order = list(KIND_LABELS.values())
-    base = alt.Chart(_values(data)).transform_filter(FUNDER_FILTER)
+    base = alt.Chart(ctx.data(data)).transform_filter(FUNDER_FILTER)
     x = alt.X("year_label:O", title="Year")
     bars = (
         base.transform_calculate(status_order=f"indexof({json.dumps(order)}, datum.status)")
@@ -753,24 +759,42 @@ def build_charts(summary: Summary, *, top_n: int = TOP_FUNDERS) -> dict[str, alt
     ctx = ChartContext(summary, top_n=top_n)
     charts = {}
     for name, build in CHARTS.items():
+        ctx.datasets = {}
         chart = build(ctx)
         if chart is not None:
-            charts[name] = chart
+            charts[name] = _with_datasets(chart, ctx.datasets)
     return charts
+
+
+def _with_datasets(chart: alt.TopLevelMixin, datasets: dict[str, Any]) -> alt.TopLevelMixin:
+    """Attach the chart's named datasets at its top level (once, after it is built)."""
+    chart.datasets = dict(datasets)  # set as an attribute: .properties() would copy it all
+    return chart
+
+
+def chart_specs(charts: dict[str, alt.TopLevelMixin]) -> dict[str, dict]:
+    """Each chart's Vega-Lite spec, computed once for the PNG/SVG export and the brief
+    (tests validate the specs against the schema; here that would only cost time)."""
+    return {name: chart.to_dict(validate=False) for name, chart in charts.items()}
 
 
 def export_charts(charts: dict[str, alt.TopLevelMixin], folder: Path) -> list[Path]:
     """Write each chart as PNG and SVG (vl-convert, offline) into ``folder``."""
+    return export_specs(chart_specs(charts), folder)
+
+
+def export_specs(specs: dict[str, dict], folder: Path) -> list[Path]:
+    """Write each Vega-Lite spec as SVG and PNG (the PNG rasterised from the same SVG)."""
     import vl_convert as vlc
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, chart in charts.items():
-        spec = chart.to_dict()
+    for name, spec in specs.items():
+        svg_text = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION)
         svg = folder / f"{name}.svg"
-        svg.write_text(vlc.vegalite_to_svg(spec, vl_version=VL_VERSION), encoding="utf-8")
+        svg.write_text(svg_text, encoding="utf-8")
         png = folder / f"{name}.png"
-        png.write_bytes(vlc.vegalite_to_png(spec, vl_version=VL_VERSION, scale=2))
+        png.write_bytes(vlc.svg_to_png(svg_text, scale=2))
         written += [png, svg]
     return written
 

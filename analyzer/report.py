@@ -211,8 +211,9 @@ def _concentration_sentence(summary: Summary, currency: str | None) -> list[str]
 # --- The page ------------------------------------------------------------------------------------
 
 
-def render_brief(analysis: Analysis) -> str:
-    """The brief as one HTML string (self-contained: inline styles, data and Vega JS)."""
+def render_brief(analysis: Analysis, specs: dict[str, dict] | None = None) -> str:
+    """The brief as one HTML string (self-contained: inline styles, data and Vega JS).
+    ``specs``: the charts' Vega-Lite specs when already computed (``charts.chart_specs``)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("analyzer", "data"),
         autoescape=True,
@@ -225,16 +226,20 @@ def render_brief(analysis: Analysis) -> str:
     env.filters["share"] = format_share
     env.filters["ratio"] = format_ratio
     template = env.get_template("brief.html.j2")
-    return template.render(**_context(analysis), vega_js=vega_bundle())
+    if specs is None:
+        from .charts import chart_specs
+
+        specs = chart_specs(analysis.charts)
+    return template.render(**_context(analysis, specs), vega_js=vega_bundle())
 
 
-def write_brief(path: str | Path, analysis: Analysis) -> Path:
+def write_brief(path: str | Path, analysis: Analysis, specs: dict[str, dict] | None = None) -> Path:
     path = Path(path)
-    path.write_text(render_brief(analysis), encoding="utf-8")
+    path.write_text(render_brief(analysis, specs), encoding="utf-8")
     return path
 
 
-def _context(analysis: Analysis) -> dict[str, Any]:
+def _context(analysis: Analysis, specs: dict[str, dict]) -> dict[str, Any]:
     summary = analysis.summary
     currency = summary.main_currency
     run = analysis.run
@@ -253,12 +258,8 @@ def _context(analysis: Analysis) -> dict[str, Any]:
         else [],
         "grant_count": analysis.classified.height,
         "charts": [
-            {
-                "name": name,
-                "caption": CHART_CAPTIONS.get(name, name),
-                "spec": script_json(chart.to_dict()),
-            }
-            for name, chart in analysis.charts.items()
+            {"name": name, "caption": CHART_CAPTIONS.get(name, name), "spec": script_json(spec)}
+            for name, spec in specs.items()
         ],
         "funders": _table(summary["by_funder"], TOP_ROWS),
         "funder_count": summary["by_funder"].height,

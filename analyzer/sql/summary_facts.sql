@@ -6,8 +6,11 @@
 -- is registered by analyzer/aggregate.py from the taxonomy: category, label, sort_order, side
 -- ('symptoms' | 'causes' | NULL) and kind ('classified' | 'out-of-scope' | 'unclassified').
 -- Blank grouping values get a visible label instead of NULL so that they are counted, not lost.
+-- A table, not a view: every summary query reads it, and the joins on record_id are the
+-- expensive part. `is_grant_row` marks one row per grant (its primary category's row), so
+-- grants are counted with a filter instead of a costly count(DISTINCT record_id).
 
-CREATE OR REPLACE TEMP VIEW summary_facts AS
+CREATE OR REPLACE TEMP TABLE summary_facts AS
 SELECT
     a.record_id,
     coalesce(nullif(trim(g.currency), ''), 'unknown')          AS currency,
@@ -20,6 +23,7 @@ SELECT
     coalesce(c.risk_factors, '')                               AS risk_factors,
     coalesce(c.ambiguous, false)                               AS ambiguous,
     a.category                                                 AS category,
+    a.category = c.approach                                    AS is_grant_row,
     -- A category the taxonomy does not list (an override naming a new one) still counts as
     -- classified money; it just has no side.
     coalesce(s.kind, 'classified')                             AS kind,

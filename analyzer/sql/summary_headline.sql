@@ -28,7 +28,7 @@ WITH sums AS (
         year,
         state,
         provider_type,
-        count(DISTINCT record_id) AS grants,
+        count(*) FILTER (WHERE is_grant_row) AS grants,
         sum(amount) AS total,
         coalesce(sum(amount) FILTER (WHERE kind <> 'out-of-scope'), 0) AS in_scope,
         coalesce(sum(amount) FILTER (WHERE kind = 'classified'), 0) AS classified,
@@ -38,9 +38,9 @@ WITH sums AS (
         coalesce(sum(amount) FILTER (WHERE side = 'causes'), 0) AS causes,
         coalesce(sum(amount) FILTER (WHERE category = getvariable('structural_category')), 0)
             AS structural,
-        count(DISTINCT record_id) FILTER (WHERE kind = 'unclassified') AS unclassified_grants,
-        count(DISTINCT record_id) FILTER (WHERE kind = 'out-of-scope') AS out_of_scope_grants,
-        count(DISTINCT record_id) FILTER (WHERE ambiguous) AS ambiguous_grants
+        count(*) FILTER (WHERE kind = 'unclassified') AS unclassified_grants,
+        count(*) FILTER (WHERE kind = 'out-of-scope') AS out_of_scope_grants,
+        count(*) FILTER (WHERE ambiguous AND is_grant_row) AS ambiguous_grants
     FROM summary_facts
     GROUP BY GROUPING SETS (
         (currency),

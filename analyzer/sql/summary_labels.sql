@@ -16,7 +16,7 @@ SELECT
     currency,
     trim(label) AS label,
     category,
-    count(DISTINCT record_id) AS grants,
+    count(*) AS grants,  -- one row per grant, label and category
     sum(amount) AS amount
 FROM labelled
 WHERE trim(label) <> ''

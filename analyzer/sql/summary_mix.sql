@@ -19,7 +19,7 @@ SELECT
     state,
     provider_type,
     category,
-    count(DISTINCT record_id) AS grants,
+    count(*) AS grants,  -- one allocation row per grant and category
     sum(amount) AS amount
 FROM summary_facts
 GROUP BY GROUPING SETS (

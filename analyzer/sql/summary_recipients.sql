@@ -5,7 +5,7 @@ WITH per_recipient AS (
     SELECT
         currency,
         recipient,
-        count(DISTINCT record_id) AS grants,
+        count(*) FILTER (WHERE is_grant_row) AS grants,
         count(DISTINCT funder) AS funders,
         sum(amount) AS total,
         coalesce(sum(amount) FILTER (WHERE kind = 'classified'), 0) AS classified,
