@@ -318,7 +318,7 @@ def gather_evidence(grants: pl.DataFrame, matcher: Matcher) -> Evidence:
     )
     hits = hits.with_columns(_context_outcomes(hits, masks, matcher))
     candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
-    nested = _nested_hits(candidates, hits, text, matcher, phrase_text)
+    nested = _nested_hits(candidates, text, matcher, phrase_text)
     fired = candidates.filter(~pl.col("hit").is_in(nested.get_column("hit").implode()))
     return Evidence(text, hits, fired, nested, contexts, masks, phrase_text)
 
@@ -460,7 +460,6 @@ def _context_outcomes(hits: pl.DataFrame, masks: pl.DataFrame, matcher: Matcher)
 
 def _nested_hits(
     candidates: pl.DataFrame,
-    hits: pl.DataFrame,
     text: pl.DataFrame,
     matcher: Matcher,
     phrase_text: pl.Series,
@@ -468,14 +467,15 @@ def _nested_hits(
     """hit, outer_vid of hits found only inside a longer phrase of a competing category.
 
     "mental health" inside "mental health court" is no evidence for mental-health care when
-    "mental health court" belongs to another category of the same dimension. It still counts
-    in other dimensions, and a separate mention still counts (occurrences are compared).
+    "mental health court" belongs to another category of the same dimension and its rule
+    fires. It still counts in other dimensions, and a separate mention still counts
+    (occurrences are compared).
     """
     schema = {"hit": pl.UInt32, "outer_vid": ID}
     phrase_count = len(matcher.variants)
     # From the longer phrases found to the shorter ones they contain: few per phrase.
     outer = (
-        hits.filter(pl.col("vid") < phrase_count)
+        candidates.filter(pl.col("vid") < phrase_count)
         .select(
             "row",
             "field",
