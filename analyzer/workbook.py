@@ -900,7 +900,9 @@ def _write_review(ws: Any, classified: pl.DataFrame, styles: _Styles, limit: int
         "'intervention:0.6;resilience-building:0.4'), give a reason, your name and the date. "
         "Then save and run: analyzer review apply workbook.xlsx -o overrides.csv"
     )
-    if total > limit:
+    if total == 0:
+        instructions = "Nothing to review: no grant is unclassified or ambiguous."
+    elif total > limit:
         instructions += (
             f"  Showing the {limit:,} grants with the most money of {total:,} to review; the "
             "rest are in classified.csv (approach 'unclassified' or ambiguous true)."
@@ -934,8 +936,6 @@ def _write_review(ws: Any, classified: pl.DataFrame, styles: _Styles, limit: int
     dropdown.add(f"{letter}{header_row + 1}:{letter}{last}")
     ws.add_data_validation(dropdown)
     _filter_and_freeze(ws, header_row, last, len(columns))
-    if total == 0:
-        _set(ws, header_row + 1, 1, "Nothing to review: no unclassified or ambiguous grants.")
 
 
 # --- Data quality ----------------------------------------------------------------------------

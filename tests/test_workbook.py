@@ -277,6 +277,8 @@ def test_empty_portfolio_still_writes(tmp_path):
     assert book.sheetnames == list(SHEETS)
     assert rows(book["Grants"], 2) == []
     assert "No grants" in " ".join(str(v) for r in rows(book["Summary"]) for v in r if v)
+    assert book["Review"]["A1"].value.startswith("Nothing to review")
+    assert rows(book["Review"], 3) == []
 
 
 def test_calamine_reads_the_grants_sheet(tmp_path):
