@@ -146,6 +146,26 @@ def openpyxl_reference(classified: pl.DataFrame, limit: int, path: Path) -> floa
     return time.perf_counter() - started
 
 
+def _reset_peak_rss() -> float | None:
+    """Current RSS in MB after resetting the kernel's peak mark (Linux), else None."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    return _status_mb("VmRSS")
+
+
+def _peak_rss() -> float:
+    return _status_mb("VmHWM")
+
+
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -162,6 +182,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "workbook.xlsx"
+        before = _reset_peak_rss()
         started = time.perf_counter()
         write_workbook(path, analysis, grants_row_limit=args.limit)
         seconds = time.perf_counter() - started
@@ -170,6 +191,8 @@ def main() -> None:
             f"write_workbook: {seconds:.2f} s for a Grants sheet of {shown:,} rows x "
             f"{len(GRANT_COLUMNS)} columns ({path.stat().st_size / 1e6:.1f} MB)"
         )
+        if before is not None:
+            print(f"memory added by write_workbook: {_peak_rss() - before:,.0f} MB")
         if args.reference:
             reference = openpyxl_reference(classified, args.limit, Path(folder) / "ref.xlsx")
             print(f"openpyxl write_only, Grants rows only: {reference:.2f} s")
