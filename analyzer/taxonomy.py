@@ -102,6 +102,9 @@ class Dimension:
     default: str | None = None
     fields: tuple[str, ...] | None = None
     label: str | None = None
+    #: Where the dimension was first declared (for messages).
+    file: str = ""
+    line: int | None = None
 
     def sort_key(self, category: str) -> tuple[int, int]:
         """Scale order first, then the order categories were declared in."""
@@ -729,6 +732,7 @@ def _load(first: tuple[str, str, str], name: str) -> Taxonomy:
     chain = _read_chain(first, problems)
     result = _merge(chain, problems)
     if problems:
+        problems.sort(key=lambda p: (p.file != chain[-1].file, p.file, p.line or 0))
         top = chain[-1].file if chain else name
         count = len(problems)
         raise TaxonomyError(
@@ -780,7 +784,9 @@ def _merge(chain: list[_Layer], problems: list[_Problem]) -> Taxonomy | None:
     top = chain[-1]
     for dim in dimensions.values():
         if dim.kind not in KINDS:
-            problems.append(_Problem(top.file, None, f"dimensions.{dim.id}", 'missing key "kind"'))
+            problems.append(
+                _Problem(dim.file, dim.line, f"dimensions.{dim.id}", 'missing key "kind"')
+            )
     primaries = [d.id for d in dimensions.values() if d.kind == "primary"]
     if len(primaries) != 1 and top.doc is not None and top.doc.data is not None:
         found = ", ".join(primaries) or "none"
@@ -824,7 +830,9 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
         dim = dimensions.get(dim_id)
         kind = spec.get("kind")
         if dim is None:
-            dim = dimensions[dim_id] = Dimension(dim_id, kind or "")
+            dim = dimensions[dim_id] = Dimension(
+                dim_id, kind or "", file=layer.file, line=spec["line"]
+            )
         elif kind and kind != dim.kind and dim.kind:
             problems.append(
                 _Problem(
@@ -866,16 +874,17 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
 def _check_dimension_defaults(
     dimensions: dict[str, Dimension], chain: list[_Layer], problems
 ) -> None:
-    top = chain[-1]
     for dim in dimensions.values():
         if not dim.categories and dim.kind:
-            problems.append(_Problem(top.file, None, f"dimensions.{dim.id}", "has no categories"))
+            problems.append(
+                _Problem(dim.file, dim.line, f"dimensions.{dim.id}", "has no categories")
+            )
         if dim.kind == "single":
             if dim.default is None:
                 problems.append(
                     _Problem(
-                        top.file,
-                        None,
+                        dim.file,
+                        dim.line,
                         f"dimensions.{dim.id}",
                         'a single dimension needs a "default" category',
                     )
@@ -883,8 +892,8 @@ def _check_dimension_defaults(
             elif dim.default not in dim.categories:
                 problems.append(
                     _Problem(
-                        top.file,
-                        None,
+                        dim.file,
+                        dim.line,
                         f"dimensions.{dim.id}.default",
                         f'"{dim.default}" is not a category of {dim.id}',
                     )
@@ -892,8 +901,8 @@ def _check_dimension_defaults(
         elif dim.default is not None and dim.kind in ("primary", "multi"):
             problems.append(
                 _Problem(
-                    top.file,
-                    None,
+                    dim.file,
+                    dim.line,
                     f"dimensions.{dim.id}.default",
                     f"only a single dimension has a default (this one is {dim.kind})",
                 )
@@ -901,8 +910,8 @@ def _check_dimension_defaults(
         if dim.kind != "primary" and any(c.side for c in dim.categories.values()):
             problems.append(
                 _Problem(
-                    top.file,
-                    None,
+                    dim.file,
+                    dim.line,
                     f"dimensions.{dim.id}",
                     "side is only meaningful on a primary dimension",
                 )
