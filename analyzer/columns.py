@@ -33,6 +33,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "federal action obligation", "total obligated amount", "funding amount", "amt",
         "grant value", "value", "funding", "grant", "amount paid", "paid", "payment",
         "budget", "commitment", "grant size", "dollars", "dollar amount", "sum",
+        "allocation", "allocated", "allocation amount", "amount allocated", "contract amount",
+        "award total", "appropriation", "expenditure", "expended",
     ),
     "grant_id": (
         "grant id", "grant number", "grant no", "grant ref", "grant reference", "award id",
@@ -92,7 +94,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 #: A header containing one of these words is an amount candidate when no synonym matched.
-AMOUNT_WORDS = r"\b(amount|amt|obligat\w*)\b"
+AMOUNT_WORDS = r"\b(amount|amt|obligat\w*|allocat\w*)\b"
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,9 @@ def _read_one_file(
         try:
             results.append(_sheet(raw, options))
         except InputFileError as error:
-            if sheets or len(raws) == 1:
+            # A sheet with a header but no amount column is a table we cannot read: never
+            # skip it quietly. Sheets with no header at all (notes) are skipped and reported.
+            if sheets or len(raws) == 1 or isinstance(error, ColumnMappingError):
                 raise _with_sheet_list(error, raw) from None
             problems.append((raw, error))
     if problems and not results:
@@ -362,8 +364,9 @@ def _read_one_file(
 def _with_sheet_list(error: InputFileError, raw: RawSheet) -> InputFileError:
     if len(raw.workbook_sheets) > 1 and error.hint and "sheets" not in error.hint:
         others = ", ".join(repr(n) for n in raw.workbook_sheets)
-        error = type(error)(error.message, hint=f"{error.hint} (the workbook has the sheets "
-                            f"{others})", location=error.location)  # fmt: skip
+        error = type(error)(error.message, hint=f"{error.hint}; or read only some sheets with "
+                            f"--sheet (the workbook has the sheets {others})",
+                            location=error.location)  # fmt: skip
     return error
 
 

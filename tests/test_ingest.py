@@ -112,6 +112,26 @@ def test_a_notes_sheet_asked_for_by_name_is_an_error(fixtures: Path) -> None:
         read_files([fixtures / "messy_grants.xlsx"], sheets=["Grants"])
 
 
+def test_a_table_sheet_without_an_amount_column_is_an_error_not_a_skip(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Grants"
+    workbook.active.append(["Recipient", "Amount"])
+    workbook.active.append(["Safe Harbor Youth", 1000])
+    contracts = workbook.create_sheet("Contracts")
+    contracts.append(["Contract", "Recipient", "Purpose", "Reimbursed ($ thousands)"])
+    contracts.append(["C-1", "Youth Shelter", "Beds", "12"])
+    path = tmp_path / "two_tables.xlsx"
+    workbook.save(path)
+
+    with pytest.raises(ColumnMappingError) as caught:
+        read_files([path])
+    assert caught.value.location.sheet == "Contracts"
+    assert "--map amount=" in caught.value.hint and "--sheet" in caught.value.hint
+    assert read_files([path], sheets=["Grants"]).reports[0].rows_loaded == 1
+
+
 def test_cp1252_csv_reconciles(fixtures: Path) -> None:
     result = read_files([fixtures / "cp1252_accents.csv"])
     assert result.grants["recipient"].to_list() == ["Fundación Niños", "Café Élan", "Zoë's Haven"]
