@@ -11,6 +11,7 @@ amount and category totals add back to the portfolio total.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -496,6 +497,25 @@ def classify_grants(
 
     ``overrides`` is a ledger path or a loaded ``overrides.Ledger``; its decisions win.
     """
+    return run_engine(grants, taxonomy, overrides=overrides).classification
+
+
+@dataclass
+class EngineRun:
+    """A classification with the intermediate frames ``explain`` reads."""
+
+    classification: Classification
+    matcher: Matcher
+    evidence: Evidence
+    scores: pl.DataFrame
+    #: row, key, approach, reason, reviewer of the grants an override decided.
+    overridden: pl.DataFrame | None
+
+
+def run_engine(
+    grants: pl.DataFrame, taxonomy: str | Path | Taxonomy = "csec", *, overrides=None
+) -> EngineRun:
+    """Both passes of the engine over a grants frame; see ``classify_grants``."""
     from .overrides import Ledger, load_overrides
 
     tax = load_taxonomy(taxonomy)
@@ -548,12 +568,13 @@ def classify_grants(
         "override_count": 0 if applied is None else applied.height,
         "overrides_unmatched": [] if ledger is None else _unmatched_keys(grants, ledger),
     }
-    return Classification(
+    classification = Classification(
         table=table,
         matches=matches_frame(grants, evidence, matcher).cast(MATCHES_SCHEMA),
         allocations=allocate(grants, decisions, shares),
         run=run,
     )
+    return EngineRun(classification, matcher, evidence, scores, applied)
 
 
 def _with_override_notes(explained: pl.DataFrame, applied: pl.DataFrame) -> pl.DataFrame:

@@ -339,6 +339,309 @@ def export_command(
 
 # --- Classify: classify, explain, taxonomy check/test, evaluate -------------------------------
 
+InputsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Spreadsheets (xlsx, xlsm, csv, tsv, parquet).", show_default=False),
+]
+TaxonomyFileArgument = Annotated[
+    str, typer.Argument(help="Taxonomy YAML file, or the name of a bundled taxonomy.")
+]
+
+
+@app.command("classify")
+@reports_errors
+def classify_command(
+    inputs: InputsArgument = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="CSV to write, one row per grant.", dir_okay=False),
+    ] = None,
+    db: OptionalDbOption = None,
+    taxonomy: TaxonomyOption = "csec",
+    overrides: OverridesOption = None,
+    policy: PolicyOption = "primary",
+) -> None:
+    """Classify every grant: spreadsheets (INPUT...), the store (--db), or both (the files are
+    loaded into the store first). Writes one row per grant with approach, approach_shares,
+    ambiguous, rights, risk_factors, provider_type, matched_rules and decided_by; with --db
+    the classification is stored for `analyzer analyze` and `analyzer explain`."""
+    from .classify import classify
+
+    if not inputs and db is None:
+        raise AnalyzerError("nothing to classify", hint="give spreadsheet files and/or --db DB")
+    if output is None and db is None:
+        raise AnalyzerError("nowhere to put the result", hint="add -o OUT.csv and/or --db DB")
+    frame = classify(
+        inputs, db=db, taxonomy=taxonomy, overrides=overrides, policy=policy, out=output
+    )
+    counts = frame.group_by("approach").len().sort("len", descending=True)
+    where = " and ".join(str(p) for p in (output, db) if p is not None)
+    out.print(f"classified {frame.height:,} grants into {where}", markup=False, highlight=False)
+    for approach, count in counts.iter_rows():
+        out.print(f"  {approach:<24}{count:>10,}", markup=False, highlight=False)
+    decided = frame.get_column("decided_by").value_counts(sort=True)
+    out.print(
+        "decided by " + ", ".join(f"{name} {n:,}" for name, n in decided.iter_rows()),
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command("explain")
+@reports_errors
+def explain_command(
+    grant_id: Annotated[
+        str | None, typer.Argument(help="grant_id or record_id of a grant in the store.")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="Explain this description instead.")
+    ] = None,
+    db: OptionalDbOption = None,
+    taxonomy: TaxonomyOption = "csec",
+    overrides: OverridesOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why a grant landed where it did: the decision, the scores, every rule that fired with
+    its phrase and field (highlighted in the text), and the near misses."""
+    from .explain import explain
+
+    explanation = explain(grant_id, text=text, db=db, taxonomy=taxonomy, overrides=overrides)
+    if as_json:
+        print_json(explanation.to_dict())
+        return
+    _print_explanation(explanation)
+
+
+def _print_explanation(explanation) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    decision = explanation.decision
+    title = Text(f"{explanation.record_id}", style="bold")
+    if explanation.grant_id:
+        title.append(f"  (grant {explanation.grant_id})")
+    title.append(f"  taxonomy {explanation.taxonomy}")
+    out.print(title)
+    for field_name, original in explanation.texts.items():
+        line = Text(f"{field_name:>12}: ", style="dim")
+        body = Text(original)
+        for span in explanation.spans:
+            if span.field == field_name:
+                body.stylize("bold green" if span.counted else "yellow", span.start, span.end)
+        out.print(line + body)
+    verdict = Text("\napproach: ")
+    verdict.append(decision["approach"], style="bold")
+    verdict.append(f"  ({decision['approach_shares']}; decided by {decision['decided_by']}")
+    verdict.append("; ambiguous)" if decision["ambiguous"] else ")")
+    out.print(verdict)
+    for name, value in decision.items():
+        if name not in ("approach", "approach_shares", "ambiguous", "decided_by"):
+            out.print(Text(f"{name}: {value or '-'}"))
+    if explanation.override:
+        entry = explanation.override
+        reviewer = entry.get("reviewer") or "?"
+        out.print(Text(f"override {entry['key']} by {reviewer}: {entry['reason']}"))
+    if explanation.scores:
+        scores = Table(title="scores", title_justify="left", show_edge=False)
+        for name in ("dimension", "category", "score"):
+            scores.add_column(name, justify="right" if name == "score" else "left")
+        for dimension, values in explanation.scores.items():
+            for category, score in values.items():
+                scores.add_row(Text(dimension), Text(category), f"{score:g}")
+        out.print(scores)
+    if explanation.hits:
+        hits = Table(title="rules that fired", title_justify="left", show_edge=False)
+        for name in ("rule", "category", "phrase", "field", "adds"):
+            hits.add_column(name)
+        for hit in explanation.hits:
+            hits.add_row(
+                Text(hit.rule_id),
+                Text(hit.category),
+                Text(hit.phrase, style="bold green"),
+                Text(hit.field),
+                f"{hit.weight:g} x {hit.field_weight:g}",
+            )
+        out.print(hits)
+    else:
+        out.print(Text("no rule fired"))
+    if explanation.near_misses:
+        misses = Table(title="near misses", title_justify="left", show_edge=False)
+        for name in ("rule", "category", "phrase", "why not"):
+            misses.add_column(name)
+        for miss in explanation.near_misses:
+            misses.add_row(
+                Text(miss.rule_id or "-"),
+                Text(miss.category),
+                Text(miss.phrase or "-", style="yellow"),
+                Text(miss.reason),
+            )
+        out.print(misses)
+    if explanation.other_records:
+        others = ", ".join(explanation.other_records[:5])
+        more = len(explanation.other_records) - 5
+        suffix = f" and {more} more" if more > 0 else ""
+        out.print(Text(f"same grant id: {others}{suffix}", style="dim"))
+
+
+@taxonomy_app.command("check")
+@reports_errors
+def taxonomy_check_command(
+    file: TaxonomyFileArgument,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list every rule with its note.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a taxonomy (every error with its line; exit 2) and warn about likely
+    mistakes: phrases in two categories, phrases shadowed by a longer one, patterns without
+    word boundaries, rules that fire on no example, categories without examples."""
+    from .taxonomy import check_taxonomy
+
+    report = check_taxonomy(file)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    tax = report.taxonomy
+    out.print(
+        f"{tax.source}: taxonomy {tax.name} {tax.version} is valid ({len(tax.rules)} rules, "
+        f"{len(tax.examples)} examples, {len(report.findings)} warnings)",
+        markup=False,
+        highlight=False,
+    )
+    for finding in report.findings:
+        out.print(f"  - warning: {finding}", markup=False, highlight=False, soft_wrap=True)
+    if verbose:
+        for rule in tax.rules:
+            note = f" - {rule.note}" if rule.note else ""
+            out.print(
+                f"  {rule.id} -> {rule.dimension}.{rule.category} (line {rule.line}){note}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+@taxonomy_app.command("test")
+@reports_errors
+def taxonomy_test_command(file: TaxonomyFileArgument, as_json: JsonOption = False) -> None:
+    """Run the taxonomy's examples; exit 1 if any gives another result than it expects."""
+    from .taxonomy import test_taxonomy
+
+    report = test_taxonomy(file)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for result in report.failures:
+            where = f"{result.example.file}, line {result.example.line}"
+            out.print(f"FAIL {where}: {result.example.label()}", markup=False, highlight=False)
+            for key, want in result.expected.items():
+                got = result.got.get(key)
+                out.print(f"     {key}: expected {want}, got {got}", markup=False, highlight=False)
+            out.print(
+                f"     because: {result.explanation or 'no rule fired'}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        passed = len(report.results) - len(report.failures)
+        out.print(
+            f"{report.taxonomy.name}: {passed} of {len(report.results)} examples pass",
+            markup=False,
+            highlight=False,
+        )
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@taxonomy_app.command("list")
+@reports_errors
+def taxonomy_list_command(as_json: JsonOption = False) -> None:
+    """The taxonomies that ship with the analyzer (use their name with --taxonomy)."""
+    from .taxonomy import bundled_taxonomies, load_taxonomy
+
+    items = []
+    for name in bundled_taxonomies():
+        tax = load_taxonomy(name)
+        items.append(
+            {
+                "name": name,
+                "version": tax.version,
+                "rules": len(tax.rules),
+                "examples": len(tax.examples),
+                "categories": tax.categories(tax.primary.id),
+                "description": tax.description,
+            }
+        )
+    if as_json:
+        print_json(items)
+        return
+    for item in items:
+        out.print(
+            f"{item['name']} {item['version']} ({item['rules']} rules, "
+            f"{item['examples']} examples): " + ", ".join(item["categories"]),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("evaluate")
+@reports_errors
+def evaluate_command(
+    gold: Annotated[
+        Path,
+        typer.Option(
+            "--gold",
+            help="Hand-labelled CSV: text columns (or record_id) and approach.",
+            dir_okay=False,
+        ),
+    ],
+    inputs: InputsArgument = None,
+    db: OptionalDbOption = None,
+    taxonomy: TaxonomyOption = "csec",
+    as_json: JsonOption = False,
+) -> None:
+    """Accuracy, coverage, per-category precision, recall and F1, and the confusion table of
+    a taxonomy against a hand-labelled file. Unclassified counts against accuracy and recall,
+    never against a category's precision."""
+    from rich.table import Table
+
+    from .evaluate import evaluate
+
+    result = evaluate(gold, taxonomy=taxonomy, inputs=inputs, db=db)
+    if as_json:
+        print_json(result.to_dict())
+        return
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    out.print(
+        f"{result.gold} ({result.rows} labelled rows) with taxonomy {result.taxonomy}\n"
+        f"accuracy {result.accuracy:.3f}   coverage {result.coverage:.3f}   "
+        f"precision when classified {pct(result.precision_when_classified)}",
+        markup=False,
+        highlight=False,
+    )
+    table = Table(show_edge=False)
+    for name in ("category", "gold", "predicted", "correct", "precision", "recall", "F1"):
+        table.add_column(name, justify="left" if name == "category" else "right")
+    for c in result.categories:
+        table.add_row(
+            c.category, str(c.support), str(c.predicted), str(c.correct),
+            pct(c.precision), pct(c.recall), pct(c.f1),
+        )  # fmt: skip
+    out.print(table)
+    confusion = Table(title="confusion (rows: gold, columns: predicted)", title_justify="left",
+                      show_edge=False)  # fmt: skip
+    labels = list(result.confusion)
+    confusion.add_column("")
+    for label in labels:
+        confusion.add_column(label[:12], justify="right")
+    for gold_label, row in result.confusion.items():
+        confusion.add_row(gold_label, *[str(row[p]) if row[p] else "." for p in labels])
+    out.print(confusion)
+
 
 # --- Report: analyze, review apply ------------------------------------------------------------
 
