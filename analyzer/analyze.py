@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import html
 import json
+import resource
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,10 +33,16 @@ from .schema import (
     CLASSIFICATION_EXPORT_COLUMNS,
     EXPORT_COLUMNS,
     GRANTS_SCHEMA,
+    MATCHES_SCHEMA,
+    Classification,
+    IngestResult,
     SheetReport,
+    empty_frame,
 )
 
 DEFAULT_OUT = Path("reports") / "latest"
+#: Grants classified per call of the engine (bounds its working memory on large portfolios).
+CLASSIFY_CHUNK_ROWS = 250_000
 SAMPLE_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -151,7 +159,6 @@ def analyze(
 
     Writes brief.html, workbook.xlsx, summary.json, classified.csv and charts/*.png|svg.
     """
-    from .classify import classify_grants
     from .ingest import read_files
     from .taxonomy import load_taxonomy
 
@@ -165,6 +172,7 @@ def analyze(
         paths = [Path(p) for p in inputs or []]
         if not paths and (fresh_store or _grant_count(con) == 0):
             paths = sample_data_files()
+        result = None
         if paths:
             with stages.stage("read") as stage:
                 result = read_files(
@@ -182,25 +190,35 @@ def analyze(
                     f"{result.grants.height:,} grants from {len(paths)} file(s), "
                     f"{result.rejects.height:,} rows not loaded"
                 )
-            with stages.stage("store") as stage:
-                store.save_ingest(con, result)
-                # A fresh store holds exactly what was read; an existing one may hold more.
-                grants = result.grants if fresh_store else store.load_grants(con)
-                stage.done(f"{grants.height:,} grants in the store")
-        else:
-            grants = store.load_grants(con)
+            grants = result.grants
+        if not fresh_store:
+            # The analysis covers the whole store: what was loaded before and what was read now.
+            with stages.stage("store grants") as stage:
+                if result is not None:
+                    store.save_ingest(con, result)
+                grants = store.load_grants(con)
+                stage.done(f"{grants.height:,} grants in {db}")
 
         with stages.stage("classify") as stage:
             stage.update(f"{grants.height:,} grants with {tax.name}")
-            classification = classify_grants(grants, tax, overrides=overrides)
-            store.save_classification(con, classification)
+            classification = _classify(grants, tax, overrides, keep_matches=not fresh_store)
             stage.done(f"{grants.height:,} grants with {tax.name} {tax.version}")
+
+        with stages.stage("store results") as stage:
+            if fresh_store:
+                store.save_ingest(con, _without_originals(result))
+                store.save_classification(con, _without_evidence(classification))
+            else:
+                store.save_classification(con, classification)
+            table, allocations = classification.table, classification.allocations
+            run = {**classification.run, "policy": policy}
+            del classification  # the rule hits are kept in a --db store only
+            stage.done("in memory" if fresh_store else str(db))
 
         with stages.stage("aggregate") as stage:
             summary = summarize(con, tax, policy=policy)
             stage.done(f"{len(summary.tables)} tables, currencies: {', '.join(summary.currencies)}")
-        run = {**classification.run, "policy": policy}
-        classified = _classified(grants, classification.table)
+        classified = _classified(grants, table)
         analysis = Analysis(
             summary=summary,
             classified=classified,
@@ -217,12 +235,69 @@ def analyze(
             stage.done(f"{len(analysis.charts)} charts")
         if write:
             _write_outputs(
-                analysis, Path(out) if out is not None else DEFAULT_OUT, classification, stages
+                analysis, Path(out) if out is not None else DEFAULT_OUT, allocations, stages
             )
     finally:
         con.close()
     analysis.timings = stages.timings
     return analysis
+
+
+def _classify(
+    grants: pl.DataFrame, taxonomy: Any, overrides: Any, *, keep_matches: bool
+) -> Classification:
+    """Classify in chunks of CLASSIFY_CHUNK_ROWS grants: the same result as one call (each
+    grant is decided on its own), with the engine's working memory bounded by the chunk
+    (1M grants in one call peak near 3 GB above the data; in chunks, a few hundred MB).
+    Rule hits are kept only when a --db store will hold them (``keep_matches``)."""
+    from .classify import classify_grants
+    from .overrides import load_overrides
+
+    ledger = load_overrides(overrides, taxonomy=taxonomy) if overrides is not None else None
+    tables, matches, allocations, runs = [], [], [], []
+    for offset in range(0, max(grants.height, 1), CLASSIFY_CHUNK_ROWS):
+        part = classify_grants(
+            grants.slice(offset, CLASSIFY_CHUNK_ROWS), taxonomy, overrides=ledger
+        )
+        tables.append(part.table)
+        allocations.append(part.allocations)
+        matches.append(part.matches if keep_matches else part.matches.clear())
+        runs.append(part.run)
+    run = dict(runs[0])
+    run["override_count"] = sum(r.get("override_count", 0) for r in runs)
+    unmatched = set(runs[0].get("overrides_unmatched", []))
+    for other in runs[1:]:  # a key is unmatched only if no chunk holds its grant
+        unmatched &= set(other.get("overrides_unmatched", []))
+    run["overrides_unmatched"] = [
+        k for k in runs[0].get("overrides_unmatched", []) if k in unmatched
+    ]
+    return Classification(
+        table=pl.concat(tables),
+        matches=pl.concat(matches),
+        allocations=pl.concat(allocations),
+        run=run,
+    )
+
+
+def _without_originals(result: IngestResult) -> IngestResult:
+    """What the private in-memory store needs of an ingest: the grants without the JSON of
+    their original cells (kept in the Analysis; only memory in the store)."""
+    grants = result.grants.with_columns(pl.lit(None, pl.String).alias("original"))
+    return IngestResult(grants=grants, rejects=result.rejects, reports=result.reports)
+
+
+def _without_evidence(classification: Classification) -> Classification:
+    """What the private store needs of a classification for the summary: decisions and
+    allocations, not the rule hits or explanation texts (the Analysis keeps explanations)."""
+    table = classification.table.with_columns(
+        pl.lit(None, pl.String).alias("explanation"), pl.lit(None, pl.String).alias("matched_rules")
+    )
+    return Classification(
+        table=table,
+        matches=empty_frame(MATCHES_SCHEMA),
+        allocations=classification.allocations,
+        run=classification.run,
+    )
 
 
 def _grant_count(con) -> int:
@@ -237,7 +312,9 @@ def _classified(grants: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([grants, table.drop("record_id")], how="horizontal")
 
 
-def _write_outputs(analysis: Analysis, out_dir: Path, classification, stages: _Stages) -> None:
+def _write_outputs(
+    analysis: Analysis, out_dir: Path, allocations: pl.DataFrame, stages: _Stages
+) -> None:
     """brief.html, workbook.xlsx, summary.json, classified.csv, charts/ into ``out_dir``."""
     from .charts import chart_specs, export_specs
     from .report import write_brief
@@ -255,7 +332,7 @@ def _write_outputs(analysis: Analysis, out_dir: Path, classification, stages: _S
     with stages.stage("classified.csv") as stage:
         files["classified"] = out_dir / "classified.csv"
         write_safe_csv(
-            _export_frame(analysis.classified, classification, analysis.summary.policy),
+            _export_frame(analysis.classified, allocations, analysis.summary.policy),
             files["classified"],
         )
         stage.done(f"{analysis.classified.height:,} rows")
@@ -273,11 +350,11 @@ def _write_outputs(analysis: Analysis, out_dir: Path, classification, stages: _S
         stage.done(str(files["workbook"]))
 
 
-def _export_frame(classified: pl.DataFrame, classification, policy: str) -> pl.DataFrame:
+def _export_frame(classified: pl.DataFrame, allocations: pl.DataFrame, policy: str) -> pl.DataFrame:
     """classified.csv: canonical and provenance columns, the classification, its explanation,
     and ``allocated``: the grant's money per category under the policy ("cat:amount;...")."""
     allocated = (
-        classification.allocations.filter(pl.col("policy") == policy)
+        allocations.filter(pl.col("policy") == policy)
         .group_by("record_id")
         .agg(
             pl.concat_str(pl.col("category"), pl.lit(":"), pl.col("amount").cast(pl.String))
@@ -342,6 +419,15 @@ class _Stages:
         seconds = time.perf_counter() - start
         self.timings[name] = seconds
         if self.console is not None:
+            peak = _peak_memory_gb()
             self.console.print(
-                f"[green]✓[/] {name:<15} {seconds:6.1f} s  {escape(stage.detail)}", markup=True
+                f"[green]✓[/] {name:<15} {seconds:6.1f} s  peak {peak:4.1f} GB  "
+                f"{escape(stage.detail)}",
+                markup=True,
             )
+
+
+def _peak_memory_gb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024**3 if sys.platform == "darwin" else 1024**2)

@@ -214,7 +214,9 @@ def make_csv(path: Path, rows: int, seed: int = 11) -> None:
             ])  # fmt: skip
 
 
-STAGE_LINE = re.compile(r"✓\s+(?P<stage>.+?)\s+(?P<seconds>[\d.]+) s\s+(?P<detail>.*)$")
+STAGE_LINE = re.compile(
+    r"✓\s+(?P<stage>.+?)\s+(?P<seconds>[\d.]+) s\s+peak\s+(?P<peak>[\d.]+) GB\s+(?P<detail>.*)$"
+)
 
 
 def run_analyze(csv_path: Path, out: Path) -> tuple[float, int, list[tuple[str, float, str]]]:
@@ -232,7 +234,8 @@ def run_analyze(csv_path: Path, out: Path) -> tuple[float, int, list[tuple[str, 
     for line in child.stderr.splitlines():
         match = STAGE_LINE.search(line)
         if match:
-            stages.append((match["stage"], float(match["seconds"]), match["detail"]))
+            detail = f"peak so far {match['peak']} GB  {match['detail']}"
+            stages.append((match["stage"], float(match["seconds"]), detail))
     print(child.stdout.strip())
     return seconds, peak, stages
 
