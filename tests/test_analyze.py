@@ -146,3 +146,36 @@ def test_overrides_win_and_are_reported(tmp_path):
 def test_split_policy_is_recorded(tmp_path):
     result = analyze([FIXTURE], policy="split", write=False, progress=False)
     assert result.summary.policy == "split" and result.run["policy"] == "split"
+
+
+def test_classifying_in_chunks_gives_the_same_result(tmp_path, monkeypatch):
+    import analyzer.analyze as pipeline
+
+    ledger = tmp_path / "decisions.csv"
+    ledger.write_text(
+        "grant_id,category,reason,reviewer,date\n"
+        "R-006,response,Checked with the grantee,ana,2024-05-02\n"
+        "NOT-A-GRANT,response,Typo in the ledger,ana,2024-05-02\n",
+        encoding="utf-8",
+    )
+    whole = analyze([FIXTURE], overrides=ledger, write=False, progress=False)
+    monkeypatch.setattr(pipeline, "CLASSIFY_CHUNK_ROWS", 3)
+    chunked = analyze([FIXTURE], overrides=ledger, write=False, progress=False)
+    assert chunked.classified.equals(whole.classified)
+    assert chunked.run["override_count"] == whole.run["override_count"] == 1
+    assert chunked.run["overrides_unmatched"] == ["NOT-A-GRANT"]
+    assert chunked.summary["portfolio"].equals(whole.summary["portfolio"])
+
+
+def test_a_db_store_keeps_the_rule_hits_for_explain(tmp_path):
+    from analyzer import store
+
+    db = tmp_path / "portfolio.duckdb"
+    analyze([FIXTURE], db=db, write=False, progress=False)
+    con = store.connect(db)
+    try:
+        hits = con.execute("SELECT count(*) FROM matches").fetchall()[0][0]
+        originals = con.execute("SELECT count(original) FROM grants").fetchall()[0][0]
+    finally:
+        con.close()
+    assert hits > 0 and originals == 16
