@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 #: Rows shown in the brief's long tables; the workbook and classified.csv have them all.
 TOP_ROWS = 25
+STATE_ROWS = 60  # every US state and territory fits
 REVIEW_ROWS = 50
 DESCRIPTION_CHARS = 400
 
@@ -265,7 +266,8 @@ def _context(analysis: Analysis, specs: dict[str, dict]) -> dict[str, Any]:
         "funder_count": summary["by_funder"].height,
         "years": summary["year_over_year"].to_dicts(),
         "year_rows": summary["by_year"].to_dicts(),
-        "states": summary["by_state"].to_dicts(),
+        "states": _table(summary["by_state"], STATE_ROWS),
+        "state_count": summary["by_state"].height,
         "providers": summary["by_provider_type"].to_dicts(),
         "recipients": _table(summary["top_recipients"], TOP_ROWS),
         "concentration": summary["concentration"].to_dicts(),
@@ -280,7 +282,7 @@ def _context(analysis: Analysis, specs: dict[str, dict]) -> dict[str, Any]:
             analysis.classified, pl.col("ambiguous").fill_null(False), approach_rules
         ),
         "sources": summary["sources"].to_dicts(),
-        "notes": _source_notes(summary["sources"]),
+        "notes": _source_notes(summary["sources"]) + _skipped_sheets(analysis.reports),
         "rejects": summary["rejects"].to_dicts(),
         "currency_rows": summary["currencies"].to_dicts(),
         "run": run,
@@ -355,6 +357,15 @@ def _source_notes(sources: pl.DataFrame) -> list[dict[str, str]]:
         for note in items or []:
             notes.append({"file": row["file"], "sheet": row.get("sheet"), "note": str(note)})
     return notes
+
+
+def _skipped_sheets(reports: list) -> list[dict[str, str]]:
+    """Sheets read but skipped as holding no grants (a notes sheet, an empty sheet)."""
+    return [
+        {"file": r.file_name, "sheet": r.sheet, "note": f"skipped: {r.skipped}"}
+        for r in reports
+        if r.skipped
+    ]
 
 
 def script_json(data: Any) -> str:
