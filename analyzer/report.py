@@ -91,8 +91,11 @@ def headline_sentences(summary: Summary) -> list[str]:
             )
         ratio = head["symptoms_to_causes"]
         if ratio is not None:
+            more, less, times = (
+                ("symptoms", "causes", ratio) if ratio >= 1 else ("causes", "symptoms", 1 / ratio)
+            )
             sentences.append(
-                f"The symptoms side receives {ratio:.1f} times as much as the causes side "
+                f"The {more} side receives {times:.1f} times as much as the {less} side "
                 f"(symptoms-to-causes ratio {format_ratio(ratio)})."
             )
         else:
@@ -179,18 +182,20 @@ def _trend_sentence(summary: Summary, currency: str | None) -> list[str]:
     if years.height < 2:
         return []
     first, last = years.row(0, named=True), years.row(-1, named=True)
-    change = (last[measure] - first[measure]) * 100
+    # In whole points of the rounded shares, so that the sentence's own numbers add up.
+    change = round(last[measure] * 100) - round(first[measure] * 100)
     name = "the prevention share" if measure == "prevention_share" else "coverage"
-    direction = "rose" if change > 0.5 else "fell" if change < -0.5 else "stayed at about"
-    if direction == "stayed at about":
-        return [
-            f"From {first['year']} to {last['year']}, {name} stayed at about "
-            f"{format_share(last[measure])}."
-        ]
+    # The money of each end year is named so that a reader can tell a trend from a small year.
+    ends = (
+        f"From {first['year']} ({format_money(first['classified'], currency)} classified) to "
+        f"{last['year']} ({format_money(last['classified'], currency)})"
+    )
+    if change == 0:
+        return [f"{ends}, {name} stayed at about {format_share(last[measure])}."]
+    direction = "rose" if change > 0 else "fell"
     return [
-        f"From {first['year']} to {last['year']}, {name} {direction} from "
-        f"{format_share(first[measure])} to {format_share(last[measure])} "
-        f"({change:+.0f} points)."
+        f"{ends}, {name} {direction} from {format_share(first[measure])} to "
+        f"{format_share(last[measure])} ({change:+d} points)."
     ]
 
 

@@ -165,3 +165,30 @@ def test_script_json_cannot_close_a_script_element():
     text = script_json(data)
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == data
+
+
+def test_trend_and_ratio_sentences_on_a_hand_built_store():
+    from report_support import CSEC_LIKE, hand_store
+
+    from analyzer.aggregate import Scale, summarize
+
+    rows = [
+        {"record_id": "a", "funder": "F", "amount": "100.00", "year": 2020, "approach": "response"},
+        {"record_id": "b", "funder": "F", "amount": "100.00", "year": 2021, "approach": "response"},
+        {
+            "record_id": "c",
+            "funder": "F",
+            "amount": "300.00",
+            "year": 2021,
+            "approach": "structural-prevention",
+        },
+    ]
+    sentences = headline_sentences(summarize(hand_store(rows), Scale.from_info(CSEC_LIKE)))
+    text = " ".join(sentences)
+    assert sentences[0].startswith("Of $500 classified (100% of in-scope money), 40% goes to")
+    assert "The causes side receives 1.5 times as much as the symptoms side" in text
+    assert "ratio 0.7 to 1" in text
+    assert (
+        "From 2020 ($100 classified) to 2021 ($400), the prevention share rose from 0% to 75% "
+        "(+75 points)." in text
+    )
