@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -31,6 +32,7 @@ from .formatting import format_money, format_share, plural
 #: Vega-Lite version vl-convert renders with; the same as Altair's schema.
 VL_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 WIDTH = 560
+SUBTITLE_CHARS = 115
 TOP_FUNDERS = 15
 EXPORT_FORMATS = ("png", "svg")
 
@@ -165,7 +167,9 @@ def _lightness(color: str) -> int:
 
 
 def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
-    return alt.TitleParams(text=text, subtitle=subtitle, anchor="start", subtitleColor="#444")
+    """Title and subtitle lines, wrapped to the chart's width (Vega does not wrap text)."""
+    lines = [part for line in subtitle for part in textwrap.wrap(line, SUBTITLE_CHARS)]
+    return alt.TitleParams(text=text, subtitle=lines, anchor="start", subtitleColor="#444")
 
 
 def top_with_other(
