@@ -118,10 +118,27 @@ class Scale:
         return "symptoms" in sides and "causes" in sides
 
     @property
+    def symptoms_first(self) -> bool:
+        """Whether the taxonomy orders its scale from the symptoms side to the causes side
+        (the CSEC codebook does; a prevention-levels taxonomy may list primary prevention,
+        a causes-side category, first)."""
+        symptoms = [c.order for c in self.side_categories("symptoms")]
+        causes = [c.order for c in self.side_categories("causes")]
+        if not symptoms or not causes:
+            return True
+        return sum(symptoms) / len(symptoms) <= sum(causes) / len(causes)
+
+    def from_middle(self, side: str) -> tuple[ScaleCategory, ...]:
+        """The categories of one side, from the middle of the scale out to its far end."""
+        members = sorted(self.side_categories(side), key=lambda c: c.order)
+        towards_end = (side == "causes") == self.symptoms_first
+        return tuple(members if towards_end else reversed(members))
+
+    @property
     def structural(self) -> ScaleCategory | None:
         """The far causes end of the scale: the paper's real target (structural prevention)."""
-        causes = [c for c in self.classified if c.side == "causes"]
-        return max(causes, key=lambda c: c.order) if causes else None
+        causes = self.from_middle("causes")
+        return causes[-1] if causes else None
 
     @property
     def out_of_scope(self) -> ScaleCategory | None:

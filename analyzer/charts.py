@@ -36,9 +36,10 @@ SUBTITLE_CHARS = 115
 TOP_FUNDERS = 15
 EXPORT_FORMATS = ("png", "svg")
 
-#: Diverging palette ends (ColorBrewer RdBu): symptoms side warm, causes side cool.
-SYMPTOMS_COLORS = ("#b2182b", "#f4a582")  # far end (darkest) -> towards the middle
-CAUSES_COLORS = ("#92c5de", "#2166ac")  # from the middle -> far end (darkest)
+#: Diverging palette (ColorBrewer RdBu): symptoms side warm, causes side cool; each pair runs
+#: from next to the middle of the scale (light) to the far end (dark).
+SYMPTOMS_COLORS = ("#f4a582", "#b2182b")
+CAUSES_COLORS = ("#92c5de", "#2166ac")
 #: For a taxonomy whose categories have no sides: an ordered sequential palette.
 ORDERED_COLORS = ("#c6dbef", "#08306b")
 KIND_COLORS = {"classified": "#4d4d4d", "unclassified": "#e0e0e0", "out-of-scope": "#a6a6a6"}
@@ -129,12 +130,11 @@ def category_colors(scale: Scale) -> dict[str, str]:
     """A colour per category: the symptoms-to-causes scale as a diverging palette."""
     colors = {c.id: KIND_COLORS[c.kind] for c in scale.categories if c.kind != "classified"}
     if scale.has_sides:
-        symptoms = scale.side_categories("symptoms")
-        causes = scale.side_categories("causes")
-        colors |= dict(
-            zip([c.id for c in symptoms], _ramp(*SYMPTOMS_COLORS, len(symptoms)), strict=True)
-        )
-        colors |= dict(zip([c.id for c in causes], _ramp(*CAUSES_COLORS, len(causes)), strict=True))
+        # Lightest next to the middle of the scale, darkest at each far end.
+        for side, (light, dark) in (("symptoms", SYMPTOMS_COLORS), ("causes", CAUSES_COLORS)):
+            members = scale.from_middle(side)
+            ramp = _ramp(light, dark, len(members))
+            colors |= dict(zip([c.id for c in members], ramp, strict=True))
         neutral = [c for c in scale.classified if c.id not in colors]
         colors |= {c.id: "#f7f7f7" for c in neutral}
     else:
@@ -146,11 +146,11 @@ def category_colors(scale: Scale) -> dict[str, str]:
 
 
 def _ramp(start: str, end: str, count: int) -> list[str]:
-    """``count`` colours evenly spaced from ``start`` to ``end`` (one: the darker end)."""
+    """``count`` colours evenly spaced from ``start`` to ``end`` (just one: ``end``)."""
     if count <= 0:
         return []
     if count == 1:
-        return [start if _lightness(start) < _lightness(end) else end]
+        return [end]
     a, b = _rgb(start), _rgb(end)
     return [
         "#" + "".join(f"{round(a[k] + (b[k] - a[k]) * i / (count - 1)):02x}" for k in range(3))
@@ -160,10 +160,6 @@ def _ramp(start: str, end: str, count: int) -> list[str]:
 
 def _rgb(color: str) -> tuple[int, int, int]:
     return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
-
-
-def _lightness(color: str) -> int:
-    return sum(_rgb(color))
 
 
 def _title(text: str, subtitle: list[str]) -> alt.TitleParams:
@@ -299,8 +295,8 @@ def approach_mix(ctx: ChartContext) -> alt.TopLevelMixin:
             title=_title(
                 "Where the classified money goes",
                 ctx.subtitle(
-                    "Categories run from the symptoms end (top, warm colours) to the causes "
-                    "end (bottom, cool colours)."
+                    "Warm colours: the symptoms side; cool colours: the causes side; darker "
+                    "towards each far end of the scale. Categories in the taxonomy's order."
                     if ctx.scale.has_sides
                     else "Categories in the taxonomy's order."
                 ),

@@ -205,3 +205,24 @@ def test_charts_use_the_main_currency_only():
     assert sum(Decimal(str(v["amount"])) for v in values) == Decimal("30")
     assert "EUR" in _subtitle(spec)
     assert pl.Series([v["funder"] for v in values]).unique().to_list() == ["F"]
+
+
+def test_a_scale_listing_the_causes_side_first_keeps_its_far_ends():
+    levels = Scale.from_info(
+        {
+            "name": "levels",
+            "primary": {
+                "categories": [
+                    {"id": "primary", "label": "Primary", "order": 1, "side": "causes"},
+                    {"id": "secondary", "label": "Secondary", "order": 2, "side": "symptoms"},
+                    {"id": "tertiary", "label": "Tertiary", "order": 3, "side": "symptoms"},
+                ]
+            },
+        }
+    )
+    assert not levels.symptoms_first
+    assert levels.structural.id == "primary"
+    colors = category_colors(levels)
+    lightness = lambda c: sum(int(colors[c][i : i + 2], 16) for i in (1, 3, 5))  # noqa: E731
+    assert lightness("tertiary") < lightness("secondary")  # the far symptoms end is darkest
+    assert int(colors["primary"][5:7], 16) > int(colors["primary"][1:3], 16)  # causes: blue
