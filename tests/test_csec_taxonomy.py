@@ -3,63 +3,56 @@
 Why: the CSEC taxonomy is data, so a careless edit to a phrase list can silently move money
 between categories. These tests fail CI when the taxonomy's own examples break or when the
 development set falls below the issue's bar (primary-approach accuracy >= 0.90 and precision
->= 0.90 for every category: a grant left unclassified is better than a wrong one).
+>= 0.90 for every category: a grant left unclassified is better than a wrong one). They use
+the same functions as `analyzer taxonomy test|check` and `analyzer evaluate`, so the figures
+here are the figures the commands print.
 """
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from analyzer import taxonomy as taxonomy_module  # not `import test_taxonomy`: pytest collects it
 from analyzer.classify import classify_grants
+from analyzer.evaluate import evaluate
 from analyzer.schema import MONEY, TEXT_FIELDS
-from analyzer.taxonomy import load_taxonomy
 
 DATA = Path(__file__).parent / "data"
 DEV_SET = DATA / "dev_set.csv"
 REALDATA_LABELS = DATA / "realdata_labels.csv"
-APPROACHES = ("response", "intervention", "resilience-building", "structural-prevention")
-SCORED = (*APPROACHES, "out-of-scope")
+#: The categories a grant can be decided into (unclassified is the engine declining).
+DECIDED = (
+    "response",
+    "intervention",
+    "resilience-building",
+    "structural-prevention",
+    "out-of-scope",
+)
 
 
-def grants_frame(records: list[dict[str, str | None]]) -> pl.DataFrame:
-    """A minimal grants frame: record_id, the text fields and an empty amount."""
+def classify_texts(records: list[dict[str, str | None]]) -> dict[str, dict]:
+    """record_id -> classification row, for a few hand-written grants."""
     columns: dict[str, list] = {"record_id": [r["record_id"] for r in records]}
     for name in TEXT_FIELDS:
-        columns[name] = [r.get(name) or None for r in records]
+        columns[name] = [r.get(name) for r in records]
     frame = pl.DataFrame(columns, schema={name: pl.String() for name in columns})
-    return frame.with_columns(pl.lit(None, MONEY).alias("amount"))
-
-
-def predicted(records: list[dict[str, str | None]]) -> dict[str, dict]:
-    """record_id -> the classification row, classified in one vectorised pass."""
-    table = classify_grants(grants_frame(records), "csec").table
+    frame = frame.with_columns(pl.lit(None, MONEY).alias("amount"))
+    table = classify_grants(frame, "csec").table
     return {row["record_id"]: row for row in table.iter_rows(named=True)}
-
-
-def precision_by_category(pairs: list[tuple[str, str]]) -> dict[str, float]:
-    """Precision of each predicted category over (gold, predicted) pairs."""
-    predicted_counts = Counter(p for _, p in pairs)
-    correct = Counter(p for g, p in pairs if g == p)
-    return {cat: correct[cat] / n for cat, n in predicted_counts.items()}
 
 
 @pytest.fixture(scope="module")
 def taxonomy():
-    return load_taxonomy("csec")
+    return taxonomy_module.load_taxonomy("csec")
 
 
 @pytest.fixture(scope="module")
-def dev_pairs() -> list[tuple[str, str]]:
-    with DEV_SET.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    records = [{"record_id": r["id"], **{f: r.get(f) for f in TEXT_FIELDS}} for r in rows]
-    result = predicted(records)
-    return [(r["approach"], result[r["id"]]["approach"]) for r in rows]
+def dev_evaluation():
+    return evaluate(DEV_SET, taxonomy="csec")
 
 
 def test_bundled_by_name_with_metadata(taxonomy):
@@ -84,46 +77,38 @@ def test_sides_split_the_scale_into_symptoms_and_causes(taxonomy):
 
 def test_at_least_ten_examples_per_approach_category(taxonomy):
     counts = Counter(e.expected.get("approach") for e in taxonomy.examples)
-    for category in SCORED:
+    for category in DECIDED:
         assert counts[category] >= 10, (category, counts[category])
 
 
-def test_examples_cover_rights_and_risk_factors(taxonomy):
-    assert any(e.expected.get("rights") for e in taxonomy.examples)
-    assert any(e.expected.get("risk_factors") for e in taxonomy.examples)
-    assert any(e.expected.get("provider_type") for e in taxonomy.examples)
-
-
-def test_every_example_is_classified_as_expected(taxonomy):
-    records = [
-        {"record_id": f"example-{i}", **example.fields}
-        for i, example in enumerate(taxonomy.examples)
+def test_every_example_passes(taxonomy):
+    report = taxonomy_module.test_taxonomy(taxonomy)
+    failures = [
+        f"line {r.example.line}: expected {r.expected}, got {r.got}" for r in report.failures
     ]
-    result = predicted(records)
-    failures = []
-    for i, example in enumerate(taxonomy.examples):
-        row = result[f"example-{i}"]
-        for dimension, expected in example.expected.items():
-            got = row.get(dimension)
-            if isinstance(expected, list):
-                labels = set(got.split(";")) if got else set()
-                ok = set(expected) <= labels
-            else:
-                ok = got == expected
-            if not ok:
-                failures.append(f"line {example.line} {dimension}: {expected!r} != {got!r}")
-    assert not failures, "\n".join(failures)
+    assert report.results and not failures, "\n".join(failures)
 
 
-def test_dev_set_accuracy_at_least_90_percent(dev_pairs):
-    accuracy = sum(g == p for g, p in dev_pairs) / len(dev_pairs)
-    assert len(dev_pairs) >= 250
-    assert accuracy >= 0.90, f"primary-approach accuracy {accuracy:.3f}"
+def test_check_finds_no_structural_problem(taxonomy):
+    """Every rule fires on an example, every category has one, no context is unused and
+    every pattern has word boundaries. The remaining warnings are the deliberate overlaps
+    (the same service word in two categories, decided by who is served)."""
+    report = taxonomy_module.check_taxonomy(taxonomy)
+    kinds = Counter(finding.kind for finding in report.findings)
+    assert set(kinds) <= {"duplicate-phrase", "shadowed-phrase"}, kinds
 
 
-def test_dev_set_precision_at_least_90_percent_per_category(dev_pairs):
-    precision = precision_by_category(dev_pairs)
-    low = {cat: round(p, 3) for cat, p in precision.items() if cat in SCORED and p < 0.90}
+def test_dev_set_accuracy_at_least_90_percent(dev_evaluation):
+    assert dev_evaluation.rows >= 250
+    assert dev_evaluation.accuracy >= 0.90, f"accuracy {dev_evaluation.accuracy:.3f}"
+
+
+def test_dev_set_precision_at_least_90_percent_per_category(dev_evaluation):
+    low = {
+        c.category: round(c.precision, 3)
+        for c in dev_evaluation.categories
+        if c.category in DECIDED and c.precision is not None and c.precision < 0.90
+    }
     assert not low, f"categories below 0.90 precision: {low}"
 
 
@@ -169,36 +154,33 @@ def test_dev_set_precision_at_least_90_percent_per_category(dev_pairs):
         ),
         ("Senior center aerobics classes and hot lunches for older adults.", None, "out-of-scope"),
         ("General operating support.", "Covenant House", "unclassified"),
+        ("Human trafficking prevention program", None, "unclassified"),
     ],
 )
 def test_codebook_hard_cases(text, recipient, expected):
-    row = predicted([{"record_id": "x", "description": text, "recipient": recipient}])["x"]
+    row = classify_texts([{"record_id": "x", "description": text, "recipient": recipient}])["x"]
     assert row["approach"] == expected, row["explanation"]
 
 
 def test_city_is_not_found_inside_capacity():
-    row = predicted(
+    row = classify_texts(
         [{"record_id": "x", "description": "Capacity building.", "recipient": "Capacity Partners"}]
     )["x"]
     assert row["provider_type"] != "government"
 
 
 @pytest.mark.realdata
-def test_realdata_labels_are_reported(realdata, capsys):
-    """The honest check (labels on a sample of the real files) is reported, not asserted:
-    the bar is on the development set, and this figure is the one to read beside it."""
+def test_realdata_sample_is_reported(realdata, capsys):
+    """The honest check (labels on a sample of the real files) is reported beside the bar,
+    not held to it: the bar is set on the development set."""
     if not REALDATA_LABELS.is_file():
         pytest.skip("tests/data/realdata_labels.csv not present")
-    from analyzer.ingest import read_files
-
-    with REALDATA_LABELS.open(encoding="utf-8", newline="") as handle:
-        gold = {r["record_id"]: r["approach"] for r in csv.DictReader(handle)}
-    files = sorted({realdata / record_id.split(":")[0] for record_id in gold})
-    grants = read_files(files).grants.filter(pl.col("record_id").is_in(list(gold)))
-    table = classify_grants(grants, "csec").table
-    pairs = [(gold[r["record_id"]], r["approach"]) for r in table.iter_rows(named=True)]
-    assert len(pairs) == len(gold), "some labelled record ids were not found in the real files"
-    accuracy = sum(g == p for g, p in pairs) / len(pairs)
+    files = sorted(p for p in realdata.iterdir() if p.suffix in (".csv", ".xlsx"))
+    result = evaluate(REALDATA_LABELS, taxonomy="csec", inputs=files)
     with capsys.disabled():
-        print(f"\nreal-data sample: accuracy {accuracy:.3f} on {len(pairs)} labelled grants")
-    assert accuracy > 0.5
+        print(
+            f"\nreal-data sample: accuracy {result.accuracy:.3f}, coverage {result.coverage:.3f}"
+            f" on {result.rows} labelled grants"
+        )
+    assert result.rows >= 200
+    assert result.accuracy >= 0.75
