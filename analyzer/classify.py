@@ -19,7 +19,9 @@ import polars as pl
 
 from .errors import AnalyzerError
 from .matching import (
+    FIELD_COUNT,
     FIELD_ID,
+    ID,
     ROW,
     Evidence,
     Matcher,
@@ -50,54 +52,78 @@ POLICIES = ("primary", "split")
 # --- Scores ----------------------------------------------------------------------------------
 
 
-def category_scores(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
+def best_hits(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
+    """row, cat, rule, field_weight: each rule that fired, once per grant, with its best field.
+
+    Sorted by row, category and rule. One integer key sorted once replaces a hash group-by:
+    the frame is already sorted by row, so the sort is cheap, and the best field of each rule
+    comes first because the field's rank by weight is the key's last digit.
+    """
+    rules = len(matcher.rule_ids)
+    categories = matcher.categories.height
+    cat = pl.lit(matcher.rule_cat).gather(pl.col("rule")).cast(pl.UInt64)
+    rank = pl.lit(pl.Series(matcher.field_rank, dtype=pl.UInt64)).gather(pl.col("field"))
+    key = evidence.fired.select(
+        (((pl.col("row").cast(pl.UInt64) * categories + cat) * rules + pl.col("rule")) * 8 + rank)
+        .sort()
+        .alias("key")
+    )
+    field_of_rank = pl.Series(
+        sorted(range(len(matcher.field_rank)), key=lambda f: matcher.field_rank[f]), dtype=ID
+    )
+    best = key.filter(_first_of_run(pl.col("key") // 8)).select(
+        (pl.col("key") // (8 * rules * categories)).cast(ROW).alias("row"),
+        (pl.col("key") // (8 * rules) % categories).cast(pl.UInt32).alias("cat"),
+        (pl.col("key") // 8 % rules).cast(pl.UInt32).alias("rule"),
+        pl.lit(field_of_rank).gather(pl.col("key") % 8).alias("field"),
+    )
+    return best.with_columns(
+        pl.lit(matcher.rule_field_weight)
+        .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
+        .alias("field_weight")
+    ).drop("field")
+
+
+def category_scores(best: pl.DataFrame, matcher: Matcher, n: int) -> pl.DataFrame:
     """One Float64 column per category (``c<cat id>``), one row per grant.
 
-    A rule that fires adds weight x field weight once per grant, with its best field.
+    A rule that fires adds weight x field weight once per grant, with its best field. Sums
+    are exact: scores are added as integers (millionths), per run of the sorted (row,
+    category) key, and scattered into one flat row-major array that is then read column by
+    column.
     """
-    n = evidence.rows
-    rules = len(matcher.rule_ids)
-    rank = pl.lit(pl.Series(matcher.field_rank, dtype=pl.UInt64)).gather(pl.col("field"))
-    # Sorting by (row, rule, field rank) puts each rule's best field first; the frame is
-    # already sorted by row, so this sort is cheap, and no hash group-by is needed.
-    best = (
-        evidence.fired.select(
-            "row",
-            "rule",
-            "field_weight",
-            ((pl.col("row").cast(pl.UInt64) * rules + pl.col("rule")) * 8 + rank).alias("key"),
-        )
-        .sort("key")
-        .filter(_first_of_run(pl.col("key") // 8))
-    )
     categories = matcher.categories.height
-    per_category = (
-        best.select(
-            "row",
-            pl.lit(matcher.rule_cat).gather(pl.col("rule")).alias("cat"),
-            (pl.lit(matcher.rule_weight).gather(pl.col("rule")) * pl.col("field_weight")).alias(
-                "score"
-            ),
-        )
-        .with_columns((pl.col("row").cast(pl.UInt64) * categories + pl.col("cat")).alias("key"))
-        .sort("key")
-        .set_sorted("key")
-        .group_by("key", maintain_order=True)
-        .agg(pl.col("row").first(), pl.col("cat").first(), pl.col("score").sum())
+    micro = 10**SCORE_DECIMALS
+    scores = best.select(
+        (pl.col("row").cast(pl.UInt64) * categories + pl.col("cat")).alias("key"),
+        (pl.lit(matcher.rule_weight).gather(pl.col("rule")) * pl.col("field_weight") * micro)
+        .round(0)
+        .cast(pl.Int64)
+        .cum_sum()
+        .alias("running"),
     )
-    columns = []
-    for cat in range(categories):
-        part = per_category.filter(pl.col("cat") == cat)
-        scores = pl.zeros(n, dtype=pl.Float64, eager=True)
-        if part.height:
-            scores = scores.scatter(part.get_column("row"), part.get_column("score"))
-        columns.append(scores.round(SCORE_DECIMALS).alias(f"c{cat}"))
-    return pl.DataFrame(columns, height=n)
+    last = scores.filter(_last_of_run(pl.col("key")))
+    totals = last.get_column("running") - last.get_column("running").shift(1, fill_value=0)
+    flat = pl.zeros(n * categories, dtype=pl.Int64, eager=True)
+    if last.height:
+        flat = flat.scatter(last.get_column("key"), totals)
+    return pl.DataFrame(
+        [
+            (flat.gather_every(categories, offset=cat) / micro).alias(f"c{cat}")
+            for cat in range(categories)
+        ],
+        height=n,
+    )
 
 
 def _first_of_run(key: pl.Expr) -> pl.Expr:
     """True on the first row of each run of equal values of a sorted key."""
     return (key != key.shift(1)).fill_null(True)
+
+
+def _last_of_run(key: pl.Expr) -> pl.Expr:
+    """True on the last row of each run of equal values of a sorted key."""
+    return (key != key.shift(-1)).fill_null(True)
 
 
 def _columns(matcher: Matcher, dimension: str) -> list[tuple[int, str]]:
@@ -365,43 +391,33 @@ def format_units(units: pl.Expr) -> pl.Expr:
     return pl.when(units == SHARE_UNIT).then(pl.lit("1")).otherwise(pl.lit("0.") + digits)
 
 
-def explanations(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
-    """matched_rules and explanation (rule: "phrase" in field; ...) per row, in text order."""
+def explanations(evidence: Evidence, best: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
+    """matched_rules (by category, then rule order) and explanation (rule: "phrase" in field;
+    ... in text order) per row."""
     n = evidence.rows
-    named = evidence.fired.select(
-        "row",
-        pl.lit(matcher.rule_ids).gather(pl.col("rule")).alias("rule_id"),
-        pl.lit(evidence.phrase_text.str.strip_chars()).gather(pl.col("vid")).alias("phrase"),
-        pl.lit(pl.Series(TEXT_FIELDS)).gather(pl.col("field")).alias("field"),
-    )
-    # Collecting lists and joining them is several times faster than str.join in the group-by.
-    per_row = (
-        named.select(
+    # Collecting lists and joining them is several times faster than str.join in a group-by.
+    pieces = (
+        evidence.fired.select(
             "row",
-            "rule_id",
-            (pl.col("rule_id") + ': "' + pl.col("phrase") + '" in ' + pl.col("field")).alias(
-                "piece"
-            ),
+            pl.lit(evidence.pieces)
+            .gather(pl.col("pair") * FIELD_COUNT + pl.col("field"))
+            .alias("piece"),
         )
         .group_by("row", maintain_order=True)
-        .agg("rule_id", "piece")
-        .select(
-            "row",
-            pl.col("rule_id")
-            .list.unique(maintain_order=True)
-            .list.join(";")
-            .alias("matched_rules"),
-            pl.col("piece").list.join("; ").alias("explanation"),
-        )
+        .agg("piece")
     )
-    rows = per_row.get_column("row")
-    return pl.DataFrame(
-        [
-            pl.Series(name, [""] * n, dtype=pl.String).scatter(rows, per_row.get_column(name))
-            for name in ("matched_rules", "explanation")
-        ],
-        height=n,
+    rules = (
+        best.select("row", pl.lit(matcher.rule_ids).gather(pl.col("rule")).alias("rule_id"))
+        .group_by("row", maintain_order=True)
+        .agg("rule_id")
     )
+    matched = pl.Series("matched_rules", [""] * n, dtype=pl.String).scatter(
+        rules.get_column("row"), rules.get_column("rule_id").list.join(";")
+    )
+    explanation = pl.Series("explanation", [""] * n, dtype=pl.String).scatter(
+        pieces.get_column("row"), pieces.get_column("piece").list.join("; ")
+    )
+    return pl.DataFrame([matched, explanation], height=n)
 
 
 def matches_frame(grants: pl.DataFrame, evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
@@ -531,12 +547,13 @@ def run_engine(
             overrides if isinstance(overrides, Ledger) else load_overrides(overrides, taxonomy=tax)
         )
     evidence = gather_evidence(grants, matcher)
-    scores = category_scores(evidence, matcher)
+    best = best_hits(evidence, matcher)
+    scores = category_scores(best, matcher, grants.height)
     decisions, shares = decide_primary(scores, evidence, matcher)
     applied = None
     if ledger is not None:
         decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
-    explained = explanations(evidence, matcher)
+    explained = explanations(evidence, best, matcher)
     if applied is not None and applied.height:
         explained = _with_override_notes(explained, applied)
     labels = decide_labels(scores, matcher)

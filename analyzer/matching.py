@@ -27,8 +27,6 @@ from .taxonomy import UNCLASSIFIED, Taxonomy
 
 FIELD_ID = {name: i for i, name in enumerate(TEXT_FIELDS)}
 FIELD_COUNT = len(TEXT_FIELDS)
-#: Phrase ids and fields travel packed in one integer: vid * FIELD_CODE + field.
-FIELD_CODE = 8
 ROW = pl.UInt32
 ID = pl.UInt32
 MASK = pl.UInt64
@@ -43,12 +41,15 @@ class Matcher:
     variants: list[str]
     #: The variants each field is searched for.
     field_variants: dict[str, list[str]]
-    #: Per vid: the rules it triggers, the contexts it belongs to, and the shorter phrases
-    #: of competing rules (same dimension, other category) it contains as whole words
-    #: (List(UInt32) each).
-    rules_of_vid: pl.Series
+    #: Per vid: the (phrase, rule) pairs it starts, the contexts it belongs to, and the
+    #: shorter phrases of competing rules (same dimension, other category) it contains as
+    #: whole words (List(UInt32) each).
+    pairs_of_vid: pl.Series
     contexts_of_vid: pl.Series
     inners_of_vid: pl.Series
+    #: Per (phrase, rule) pair: the rule and the phrase.
+    pair_rule: list[int]
+    pair_vid: list[int]
     #: Per rule: id, category id, weight.
     rule_ids: pl.Series
     rule_cat: pl.Series
@@ -158,9 +159,15 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
     count = len(variants)
     rule_category = [(r.dimension, r.category) for r in tax.rules]
     rules_of_vid: list[list[int]] = [[] for _ in range(count)]
+    pairs_of_vid: list[list[int]] = [[] for _ in range(count)]
+    pair_rule: list[int] = []
+    pair_vid: list[int] = []
     for index, vids in enumerate(rule_vids):
         for v in dict.fromkeys(vids):
             rules_of_vid[v].append(index)
+            pairs_of_vid[v].append(len(pair_rule))
+            pair_rule.append(index)
+            pair_vid.append(v)
     contexts_of_vid: list[list[int]] = [[] for _ in range(count)]
     for ctx, vids in build.context_vids.items():
         for v in dict.fromkeys(vids):
@@ -184,7 +191,9 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         field_variants={
             f: sorted(variants[v] for v in ids) for f, ids in field_vids.items() if ids
         },
-        rules_of_vid=id_lists(rules_of_vid),
+        pairs_of_vid=id_lists(pairs_of_vid),
+        pair_rule=pair_rule,
+        pair_vid=pair_vid,
         contexts_of_vid=id_lists(contexts_of_vid),
         inners_of_vid=id_lists(_inner_phrases(variants, rules_of_vid, rule_category)),
         rule_ids=pl.Series([r.id for r in tax.rules], dtype=pl.String),
@@ -268,7 +277,7 @@ class Evidence:
     #: The normalised text of each needed field (one row per grant).
     text: pl.DataFrame
     #: Every phrase or pattern hit of a rule in a field it looks at: hit (id), row, field,
-    #: vid, rule, field_weight, requires_ok, blocked.
+    #: pair, vid, rule, field_weight, requires_ok, blocked.
     hits: pl.DataFrame
     #: The hits that count: requires met, no unless, not nested. Same columns.
     fired: pl.DataFrame
@@ -280,6 +289,8 @@ class Evidence:
     masks: pl.DataFrame
     #: Padded phrase text per vid (variants, then texts matched by patterns).
     phrase_text: pl.Series
+    #: 'rule: "phrase" in field' per pair * FIELD_COUNT + field: the explanation's pieces.
+    pieces: pl.Series
 
     @property
     def rows(self) -> int:
@@ -298,17 +309,23 @@ def gather_evidence(grants: pl.DataFrame, matcher: Matcher) -> Evidence:
         .drop_nulls("ctx")
     )
     masks = _context_masks(contexts, n, matcher)
-    pattern_hits, pattern_texts = _pattern_hits(text, matcher, first_vid=len(matcher.variants))
+    first_pair = len(matcher.pair_rule)
+    pattern_hits, pattern_texts, pattern_pairs = _pattern_hits(
+        text, matcher, first_vid=len(matcher.variants), first_pair=first_pair
+    )
     phrase_text = pl.Series("phrase", matcher.variants + pattern_texts, dtype=pl.String)
+    pair_rule = pl.Series([*matcher.pair_rule, *(r for r, _ in pattern_pairs)], dtype=ID)
+    pair_vid = pl.Series([*matcher.pair_vid, *(v for _, v in pattern_pairs)], dtype=ID)
     hits = (
-        found.with_columns(pl.lit(matcher.rules_of_vid).gather(pl.col("vid")).alias("rule"))
-        .explode("rule")
-        .drop_nulls("rule")
+        found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
+        .explode("pair")
+        .drop_nulls("pair")
     )
     if pattern_hits.height:
-        hits = pl.concat([hits, pattern_hits]).sort("row", maintain_order=True)
+        hits = pl.concat([hits, pattern_hits])  # pattern hits last: sorting is not needed
     hits = (
-        hits.with_columns(
+        hits.with_columns(pl.lit(pair_rule).gather(pl.col("pair")).alias("rule"))
+        .with_columns(
             pl.lit(matcher.rule_field_weight)
             .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
             .alias("field_weight")
@@ -320,7 +337,22 @@ def gather_evidence(grants: pl.DataFrame, matcher: Matcher) -> Evidence:
     candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
     nested = _nested_hits(candidates, text, matcher, phrase_text)
     fired = candidates.filter(~pl.col("hit").is_in(nested.get_column("hit").implode()))
-    return Evidence(text, hits, fired, nested, contexts, masks, phrase_text)
+    pieces = _pieces(matcher, pair_rule, pair_vid, phrase_text)
+    return Evidence(text, hits, fired, nested, contexts, masks, phrase_text, pieces)
+
+
+def _pieces(matcher: Matcher, pair_rule: pl.Series, pair_vid: pl.Series, phrase_text) -> pl.Series:
+    """The explanation piece of every pair and field, built once instead of once per hit."""
+    rule_ids = matcher.rule_ids.to_list()
+    phrases = phrase_text.to_list()
+    return pl.Series(
+        [
+            f'{rule_ids[rule]}: "{phrases[vid].strip()}" in {field}'
+            for rule, vid in zip(pair_rule.to_list(), pair_vid.to_list(), strict=True)
+            for field in TEXT_FIELDS
+        ],
+        dtype=pl.String,
+    )
 
 
 def text_column(grants: pl.DataFrame, field: str) -> pl.Expr:
@@ -336,33 +368,35 @@ def _found_phrases(text: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
     if not matcher.field_variants:
         return pl.DataFrame(schema=schema)
     enum = pl.Enum(matcher.variants)
-    codes = [
+    found = text.select(
         pl.col(field)
         .str.extract_many(variants, overlapping=True)
         .cast(pl.List(enum))
-        .list.eval(pl.element().to_physical().cast(ID) * FIELD_CODE + FIELD_ID[field])
+        .to_physical()
         .list.unique(maintain_order=True)
         for field, variants in matcher.field_variants.items()
-    ]
-    packed = pl.concat_list(codes) if len(codes) > 1 else codes[0]
-    return (
-        text.select(packed.alias("code"))
+    )
+    parts = [
+        found.select(pl.col(field).alias("vid"))
         .with_row_index("row")
-        .explode("code")
-        .drop_nulls("code")
+        .explode("vid")
+        .drop_nulls("vid")
         .select(
             pl.col("row").cast(ROW),
-            (pl.col("code") % FIELD_CODE).cast(pl.UInt8).alias("field"),
-            (pl.col("code") // FIELD_CODE).cast(ID).alias("vid"),
+            pl.lit(FIELD_ID[field], pl.UInt8).alias("field"),
+            pl.col("vid").cast(ID),
         )
-    )
+        for field in matcher.field_variants
+    ]
+    return pl.concat(parts).sort("row", maintain_order=True)
 
 
 def _pattern_hits(
-    text: pl.DataFrame, matcher: Matcher, *, first_vid: int
-) -> tuple[pl.DataFrame, list[str]]:
-    """row, field, vid, rule of every pattern match; each distinct matched text gets a vid."""
-    schema = {"row": ROW, "field": pl.UInt8, "vid": ID, "rule": ID}
+    text: pl.DataFrame, matcher: Matcher, *, first_vid: int, first_pair: int
+) -> tuple[pl.DataFrame, list[str], list[tuple[int, int]]]:
+    """(row, field, vid, pair of every pattern match; the matched texts, which get new vids;
+    the new (rule, vid) pairs)."""
+    schema = {"row": ROW, "field": pl.UInt8, "vid": ID, "pair": ID}
     parts = []
     for rule, pattern, fields in matcher.patterns:
         for field in fields:
@@ -379,45 +413,52 @@ def _pattern_hits(
                 .filter(pl.col("match").is_not_null() & (pl.col("match") != ""))
             )
     if not parts:
-        return pl.DataFrame(schema=schema), []
+        return pl.DataFrame(schema=schema), [], []
     matched = pl.concat(parts)
     texts = matched.get_column("match").unique(maintain_order=True)
     ids = pl.DataFrame(
         {"match": texts, "vid": pl.int_range(first_vid, first_vid + len(texts), eager=True)}
     ).cast({"vid": ID})
-    hits = matched.join(ids, on="match").select(list(schema)).unique(maintain_order=True)
-    return hits, [ph.pad(t) for t in texts.to_list()]
+    matched = matched.join(ids, on="match").unique(
+        ["row", "field", "vid", "rule"], maintain_order=True
+    )
+    pairs = matched.select("rule", "vid").unique(maintain_order=True)
+    pair_ids = pairs.with_columns(
+        pl.int_range(first_pair, first_pair + pairs.height, dtype=ID).alias("pair")
+    )
+    hits = matched.join(pair_ids, on=["rule", "vid"]).select(list(schema))
+    return hits, [ph.pad(t) for t in texts.to_list()], list(pairs.iter_rows())
 
 
 def _context_masks(contexts: pl.DataFrame, n: int, matcher: Matcher) -> pl.DataFrame:
-    """One UInt64 column per field and 64-context word: the contexts found there, per row."""
+    """One UInt64 column per field and 64-context word: the contexts found there, per row.
+
+    The bits are ORed per run of the (row, field, word) key (already sorted when one word
+    holds every context) and scattered into one flat row-major array read column by column.
+    """
     words = matcher.words
-    bits = contexts.with_columns(
-        (pl.col("ctx") // 64).alias("word"),
+    width = FIELD_COUNT * words
+    keyed = contexts.select(
+        (
+            (pl.col("row").cast(pl.UInt64) * FIELD_COUNT + pl.col("field")) * words
+            + pl.col("ctx") // 64
+        ).alias("key"),
         pl.lit(pl.Series([1 << b for b in range(64)], dtype=MASK))
         .gather(pl.col("ctx") % 64)
         .alias("bit"),
     )
-    names = [(f, FIELD_ID[f], w) for f in TEXT_FIELDS for w in range(words)]
-    per_row = (
-        bits.group_by("row", maintain_order=True).agg(
-            pl.col("bit")
-            .filter((pl.col("field") == fid) & (pl.col("word") == w))
-            .bitwise_or()
-            .fill_null(0)
-            .alias(_mask_name(f, w))
-            for f, fid, w in names
-        )
-        if bits.height
-        else pl.DataFrame(schema={"row": ROW, **{_mask_name(f, w): MASK for f, _, w in names}})
+    keyed = keyed.sort("key") if words > 1 else keyed
+    per_key = (
+        keyed.set_sorted("key").group_by("key", maintain_order=True).agg(pl.col("bit").bitwise_or())
     )
-    rows = per_row.get_column("row")
+    flat = pl.zeros(n * width, dtype=MASK, eager=True)
+    if per_key.height:
+        flat = flat.scatter(per_key.get_column("key"), per_key.get_column("bit"))
     return pl.DataFrame(
         [
-            pl.zeros(n, dtype=MASK, eager=True)
-            .scatter(rows, per_row.get_column(_mask_name(f, w)).cast(MASK))
-            .alias(_mask_name(f, w))
-            for f, _, w in names
+            flat.gather_every(width, offset=FIELD_ID[f] * words + word).alias(_mask_name(f, word))
+            for f in TEXT_FIELDS
+            for word in range(words)
         ],
         height=n,
     )
@@ -474,8 +515,13 @@ def _nested_hits(
     schema = {"hit": pl.UInt32, "outer_vid": ID}
     phrase_count = len(matcher.variants)
     # From the longer phrases found to the shorter ones they contain: few per phrase.
+    has_inner = pl.concat(
+        [matcher.inners_of_vid.list.len() > 0, pl.Series([False])]  # the last: pattern texts
+    )
     outer = (
-        candidates.filter(pl.col("vid") < phrase_count)
+        candidates.filter(
+            pl.lit(has_inner).gather(pl.min_horizontal(pl.col("vid"), pl.lit(phrase_count)))
+        )
         .select(
             "row",
             "field",
@@ -483,14 +529,23 @@ def _nested_hits(
             pl.col("rule").alias("outer_rule"),
             pl.lit(matcher.inners_of_vid).gather(pl.col("vid")).alias("vid"),
         )
-        .filter(pl.col("vid").list.len() > 0)
         .explode("vid")
     )
     if outer.is_empty():
         return pl.DataFrame(schema=schema)
+
+    # Narrow the candidates to the few whose (row, field, phrase) is inside an outer phrase
+    # (a set lookup on one packed integer) before joining.
+    def packed() -> pl.Expr:
+        return (
+            pl.col("row").cast(pl.UInt64) * FIELD_COUNT + pl.col("field")
+        ) * phrase_count + pl.col("vid")
+
+    wanted = outer.select(packed().alias("key")).get_column("key").unique()
+    inner = candidates.filter((pl.col("vid") < phrase_count) & packed().is_in(wanted.implode()))
     cat_dim = matcher.categories.get_column("dimension")
     cat = matcher.rule_cat
-    pairs = candidates.join(outer, on=["row", "field", "vid"]).filter(
+    pairs = outer.join(inner, on=["row", "field", "vid"]).filter(
         (pl.lit(cat).gather(pl.col("rule")) != pl.lit(cat).gather(pl.col("outer_rule")))
         & (
             pl.lit(cat_dim).gather(pl.lit(cat).gather(pl.col("rule")))

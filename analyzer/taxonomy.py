@@ -28,7 +28,7 @@ UNCLASSIFIED = "unclassified"
 KINDS = ("primary", "multi", "single")
 SIDES = ("symptoms", "causes")
 #: Longest regular expression a taxonomy may use: keeps compiled automata small.
-MAX_PATTERN_LENGTH = 300
+MAX_PATTERN_LENGTH = 1000
 
 DEFAULT_FIELD_WEIGHTS = {
     "description": 1.0,
