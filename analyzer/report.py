@@ -293,6 +293,7 @@ def _context(analysis: Analysis, specs: dict[str, dict]) -> dict[str, Any]:
         "run": run,
         "policy": summary.policy,
         "rule_count": run.get("rule_count"),
+        "rules_per_dimension": _rules_per_dimension(analysis.taxonomy, scale),
         "has_risk_factors": "risk_factors" in scale.labels,
         "risk_factor_caveat": RISK_FACTOR_CAVEAT,
     }
@@ -329,6 +330,16 @@ def _review(classified: pl.DataFrame, condition: pl.Expr, approach_rules: set[st
     for row in rows:
         row["why"] = _approach_evidence(row.get("explanation") or "", approach_rules)
     return {"count": matching.height, "totals": totals, "rows": rows}
+
+
+def _rules_per_dimension(taxonomy: Any, scale: Any) -> list[tuple[str, int]]:
+    """(dimension label, rule count) for each dimension of the taxonomy that has rules."""
+    counts: dict[str, int] = {}
+    for rule in getattr(taxonomy, "rules", []):
+        counts[rule.dimension] = counts.get(rule.dimension, 0) + 1
+    primary = getattr(getattr(taxonomy, "primary", None), "id", None)
+    labels = {**scale.dimension_labels, **({primary: "Approach"} if primary else {})}
+    return [(labels.get(dim, dim), count) for dim, count in counts.items()]
 
 
 def _approach_rule_ids(taxonomy: Any) -> set[str]:
