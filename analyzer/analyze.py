@@ -145,6 +145,7 @@ def analyze(
     currency: str | None = None,
     fiscal_year_start: int | None = None,
     year: int | None = None,
+    replace: bool = False,
 ) -> Analysis:
     """Read, classify, aggregate, chart and report a portfolio; write the outputs.
 
@@ -155,7 +156,8 @@ def analyze(
     ``out``: the output folder (default ``reports/latest``, overwritten each run); with
     ``write=False`` nothing is written. The ingest options (``sheets``, ``mapping``,
     ``mapping_file``, ``currency``, ``fiscal_year_start``, ``year``) are those of
-    :func:`analyzer.ingest.read_files`.
+    :func:`analyzer.ingest.read_files`; ``replace`` lets a file replace a different version of
+    the same name already in ``db``.
 
     Writes brief.html, workbook.xlsx, summary.json, classified.csv and charts/*.png|svg.
     """
@@ -195,7 +197,7 @@ def analyze(
             # The analysis covers the whole store: what was loaded before and what was read now.
             with stages.stage("store grants") as stage:
                 if result is not None:
-                    store.save_ingest(con, result)
+                    store.save_ingest(con, result, replace=replace)
                 grants = store.load_grants(con)
                 stage.done(f"{grants.height:,} grants in {db}")
 

@@ -671,6 +671,10 @@ def analyze_command(
     currency: CurrencyOption = None,
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="With --db: replace files of the same name already loaded."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Run the whole job: read, classify, aggregate, chart; write brief.html, workbook.xlsx,
@@ -692,6 +696,7 @@ def analyze_command(
         currency=currency,
         fiscal_year_start=fiscal_year_start,
         year=year,
+        replace=replace,
     )
     for sentence in analysis.headline():
         out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)

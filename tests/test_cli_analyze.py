@@ -60,3 +60,25 @@ def test_analyze_reports_errors_without_a_traceback(tmp_path):
     assert policy.exit_code == 2 and "policy" in policy.output
     mapping = runner.invoke(app, ["analyze", str(FIXTURE), "-o", str(tmp_path), "--map", "amount"])
     assert mapping.exit_code == 2 and "FIELD=HEADER" in mapping.output
+
+
+def test_a_changed_file_needs_replace_in_a_store(tmp_path):
+    db = tmp_path / "portfolio.duckdb"
+    grants = tmp_path / "grants.csv"
+    grants.write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
+    first = runner.invoke(
+        app, ["analyze", str(grants), "--db", str(db), "-o", str(tmp_path / "a"), "-q"]
+    )
+    assert first.exit_code == 0, first.output
+    lines = grants.read_text(encoding="utf-8").splitlines()
+    grants.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")  # a new version: 4 grants
+    refused = runner.invoke(
+        app, ["analyze", str(grants), "--db", str(db), "-o", str(tmp_path / "b"), "-q"]
+    )
+    assert refused.exit_code == 2 and "--replace" in refused.output
+    replaced = runner.invoke(
+        app, ["analyze", str(grants), "--db", str(db), "-o", str(tmp_path / "c"), "-q", "--replace"]
+    )
+    assert replaced.exit_code == 0, replaced.output
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["portfolio"]["currencies"]["USD"]["grants"] == 4
