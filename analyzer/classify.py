@@ -11,6 +11,7 @@ amount and category totals add back to the portfolio total.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -391,12 +392,10 @@ def format_units(units: pl.Expr) -> pl.Expr:
     return pl.when(units == SHARE_UNIT).then(pl.lit("1")).otherwise(pl.lit("0.") + digits)
 
 
-def explanations(evidence: Evidence, best: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
-    """matched_rules (by category, then rule order) and explanation (rule: "phrase" in field;
-    ... in text order) per row."""
-    n = evidence.rows
+def explanation_pieces(evidence: Evidence) -> pl.DataFrame:
+    """row, explanation: 'rule: "phrase" in field; ...' in text order, for rows with hits."""
     # Collecting lists and joining them is several times faster than str.join in a group-by.
-    pieces = (
+    return (
         evidence.fired.select(
             "row",
             pl.lit(evidence.pieces)
@@ -405,19 +404,28 @@ def explanations(evidence: Evidence, best: pl.DataFrame, matcher: Matcher) -> pl
         )
         .group_by("row", maintain_order=True)
         .agg("piece")
+        .select("row", pl.col("piece").list.join("; ").alias("explanation"))
     )
-    rules = (
+
+
+def matched_rules(best: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
+    """row, matched_rules: rule ids by category, then rule order, for rows with hits."""
+    return (
         best.select("row", pl.lit(matcher.rule_ids).gather(pl.col("rule")).alias("rule_id"))
         .group_by("row", maintain_order=True)
         .agg("rule_id")
+        .select("row", pl.col("rule_id").list.join(";").alias("matched_rules"))
     )
-    matched = pl.Series("matched_rules", [""] * n, dtype=pl.String).scatter(
-        rules.get_column("row"), rules.get_column("rule_id").list.join(";")
+
+
+def explanations(n: int, rules: pl.DataFrame, pieces: pl.DataFrame) -> pl.DataFrame:
+    """matched_rules and explanation for every row ("" where no rule fired)."""
+    every_row = pl.DataFrame({"row": pl.int_range(n, dtype=ROW, eager=True)})
+    return (
+        every_row.join(rules, on="row", how="left", maintain_order="left")
+        .join(pieces, on="row", how="left", maintain_order="left")
+        .select(pl.col("matched_rules", "explanation").fill_null(""))
     )
-    explanation = pl.Series("explanation", [""] * n, dtype=pl.String).scatter(
-        pieces.get_column("row"), pieces.get_column("piece").list.join("; ")
-    )
-    return pl.DataFrame([matched, explanation], height=n)
 
 
 def matches_frame(grants: pl.DataFrame, evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
@@ -431,7 +439,7 @@ def matches_frame(grants: pl.DataFrame, evidence: Evidence, matcher: Matcher) ->
         pl.lit(matcher.rule_ids).gather(pl.col("rule")).alias("rule_id"),
         pl.lit(pl.Series(TEXT_FIELDS)).gather(pl.col("field")).alias("field"),
         pl.lit(evidence.phrase_text.str.strip_chars()).gather(pl.col("vid")).alias("phrase"),
-    )
+    ).cast(MATCHES_SCHEMA)
 
 
 def allocate(grants: pl.DataFrame, decisions: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
@@ -547,34 +555,43 @@ def run_engine(
             overrides if isinstance(overrides, Ledger) else load_overrides(overrides, taxonomy=tax)
         )
     evidence = gather_evidence(grants, matcher)
-    best = best_hits(evidence, matcher)
-    scores = category_scores(best, matcher, grants.height)
-    decisions, shares = decide_primary(scores, evidence, matcher)
-    applied = None
-    if ledger is not None:
-        decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
-    explained = explanations(evidence, best, matcher)
-    if applied is not None and applied.height:
-        explained = _with_override_notes(explained, applied)
-    labels = decide_labels(scores, matcher)
-    table = pl.concat(
-        [
-            grants.select(text_column(grants, "record_id").alias("record_id")),
-            decisions.drop("row"),
-            shares_text(decisions, shares, matcher).to_frame(),
-            labels,
-            explained,
-        ],
-        how="horizontal",
-    )
-    extra = [d for d in labels.columns if d not in CLASSIFICATION_SCHEMA]
-    table = table.select(
-        *[
-            (pl.col(name) if name in table.columns else pl.lit(None)).cast(dtype).alias(name)
-            for name, dtype in CLASSIFICATION_SCHEMA.items()
-        ],
-        *extra,
-    )
+    # Independent stages run side by side: polars releases the GIL, and many of its
+    # operations use one core, so two cores are only both busy this way.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        matches = pool.submit(matches_frame, grants, evidence, matcher)
+        pieces = pool.submit(explanation_pieces, evidence)
+        best = best_hits(evidence, matcher)
+        rules = pool.submit(matched_rules, best, matcher)
+        scores = category_scores(best, matcher, grants.height)
+        decisions, shares = decide_primary(scores, evidence, matcher)
+        applied = None
+        if ledger is not None:
+            decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
+        allocations = pool.submit(allocate, grants, decisions, shares)
+        labels = decide_labels(scores, matcher)
+        approach_shares = shares_text(decisions, shares, matcher)
+        explained = explanations(grants.height, rules.result(), pieces.result())
+        if applied is not None and applied.height:
+            explained = _with_override_notes(explained, applied)
+        table = pl.concat(
+            [
+                grants.select(text_column(grants, "record_id").alias("record_id")),
+                decisions.drop("row"),
+                approach_shares.to_frame(),
+                labels,
+                explained,
+            ],
+            how="horizontal",
+        )
+        extra = [d for d in labels.columns if d not in CLASSIFICATION_SCHEMA]
+        table = table.select(
+            *[
+                (pl.col(name) if name in table.columns else pl.lit(None)).cast(dtype).alias(name)
+                for name, dtype in CLASSIFICATION_SCHEMA.items()
+            ],
+            *extra,
+        )
+        matches_result, allocations_result = matches.result(), allocations.result()
     run = {
         "taxonomy_name": tax.name,
         "taxonomy_version": tax.version,
@@ -586,10 +603,7 @@ def run_engine(
         "overrides_unmatched": [] if ledger is None else _unmatched_keys(grants, ledger),
     }
     classification = Classification(
-        table=table,
-        matches=matches_frame(grants, evidence, matcher).cast(MATCHES_SCHEMA),
-        allocations=allocate(grants, decisions, shares),
-        run=run,
+        table=table, matches=matches_result, allocations=allocations_result, run=run
     )
     return EngineRun(classification, matcher, evidence, scores, applied)
 
