@@ -38,9 +38,7 @@ err = Console(stderr=True)
 
 # --- Shared options: defined once so they read the same in every command ----------------------
 
-DbOption = Annotated[
-    Path, typer.Option("--db", help="DuckDB portfolio store.", dir_okay=False)
-]
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB portfolio store.", dir_okay=False)]
 OptionalDbOption = Annotated[
     Path | None, typer.Option("--db", help="DuckDB portfolio store.", dir_okay=False)
 ]
@@ -55,7 +53,9 @@ TaxonomyOption = Annotated[
 ]
 OverridesOption = Annotated[
     Path | None,
-    typer.Option("--overrides", help="Ledger of manual decisions (csv or xlsx) that win over rules."),
+    typer.Option(
+        "--overrides", help="Ledger of manual decisions (csv or xlsx) that win over rules."
+    ),
 ]
 PolicyOption = Annotated[
     str,
@@ -66,7 +66,8 @@ PolicyOption = Annotated[
     ),
 ]
 SheetOption = Annotated[
-    list[str] | None, typer.Option("--sheet", help="Only this sheet (repeatable). Default: every sheet.")
+    list[str] | None,
+    typer.Option("--sheet", help="Only this sheet (repeatable). Default: every sheet."),
 ]
 MapOption = Annotated[
     list[str] | None,
@@ -267,12 +268,15 @@ def inspect_command(
         for note in item.notes:
             out.print(f"  note: {note}", markup=False, highlight=False)
         if item.preview:
+            # One line per field, rows across: readable however many columns the file has.
+            rows = item.preview[:3]
             preview = Table(title="preview", title_justify="left", show_edge=False)
-            columns = [k for k in item.preview[0] if any(row[k] for row in item.preview)]
-            for name in columns:
-                preview.add_column(name, overflow="ellipsis", max_width=28)
-            for row in item.preview:
-                preview.add_row(*[escape_markup(row[k] or "") for k in columns])
+            preview.add_column("field", style="bold")
+            for row in rows:
+                preview.add_column(f"row {row['source_row']}")
+            for name in rows[0]:
+                if name != "source_row" and any(row[name] for row in rows):
+                    preview.add_row(name, *[_cell_preview(row[name]) for row in rows])
             out.print(preview)
         out.print("")
 
@@ -324,9 +328,7 @@ def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: Jso
 @app.command("export")
 @reports_errors
 def export_command(
-    output: Annotated[
-        Path, typer.Option("--out", "-o", help="CSV file to write.", dir_okay=False)
-    ],
+    output: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.", dir_okay=False)],
     db: StoreOption = Path("portfolio.duckdb"),
 ) -> None:
     """Write one row per grant (canonical and provenance columns, plus the classification
@@ -335,6 +337,12 @@ def export_command(
 
     rows = export(db, output)
     out.print(f"wrote {rows:,} grants to {output}", markup=False, highlight=False)
+
+
+def _cell_preview(text: str | None, width: int = 24) -> str:
+    """One short line of a cell: whitespace collapsed, cut with an ellipsis, markup escaped."""
+    flat = " ".join((text or "").split())
+    return escape_markup(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 # --- Classify: classify, explain, taxonomy check/test, evaluate -------------------------------

@@ -40,7 +40,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "grant id", "grant number", "grant no", "grant ref", "grant reference", "award id",
         "award number", "award no", "award id fain", "fain", "identifier", "id", "reference",
         "ref", "project number", "project id", "application id", "application number",
-        "contract number", "agreement number",
+        "contract number", "agreement number", "contract no", "contract", "contract id",
+        "po number",
     ),
     "recipient": (
         "recipient", "recipient name", "recipient org name", "grantee", "grantee name",
@@ -48,7 +49,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "legal name of organization", "legal name", "awardee", "awardee name",
         "recipient organization", "recipient organisation", "beneficiary organization",
         "charity", "charity name", "vendor", "vendor name", "payee", "grantee organization",
-        "name of organization", "org name", "name",
+        "name of organization", "org name", "name", "subrecipient", "sub recipient",
+        "subrecipient name", "subgrantee", "provider", "provider name", "agency name",
     ),
     "funder": (
         "funder", "funder name", "funding org name", "funding organization",
@@ -64,7 +66,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "description", "grant description", "project description", "award description",
         "purpose", "purpose of funds", "grant purpose", "purpose of grant", "summary",
         "project summary", "abstract", "details", "prime award base transaction description",
-        "transaction description", "narrative", "activities",
+        "transaction description", "narrative", "activities", "description of services",
+        "services", "scope of work", "project purpose", "use of funds", "program description",
     ),
     "program": (
         "program", "programme", "grant programme title", "grant program", "grant programme",
@@ -93,8 +96,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-#: A header containing one of these words is an amount candidate when no synonym matched.
-AMOUNT_WORDS = r"\b(amount|amt|obligat\w*|allocat\w*)\b"
+#: When no synonym matched exactly, a header containing one of these words is a candidate
+#: ("Total Allocation FY24", "Description of Services Provided", "Sub-Recipient Legal Name").
+FIELD_WORDS: dict[str, str] = {
+    "amount": r"\b(amount|amt|obligat\w*|allocat\w*)\b",
+    "description": r"\b(description|purpose|abstract|narrative|scope of work)\b",
+    "recipient": r"\b(recipient|sub ?recipient|grantee|sub ?grantee|awardee|organi[sz]ation)\b",
+}
+#: ...unless it also names one of these: "Award Date" is not an amount, "Recipient ID" no name.
+NOT_FIELD_WORDS = r"\b(date|id|number|no|type|status|format|count|code|ein|address|city|zip)\b"
 
 
 @dataclass(frozen=True)
@@ -382,12 +392,12 @@ def _fill_from_synonyms(mapping: Mapping, headers: list[str]) -> None:
             for position, (header, norm) in enumerate(normalised.items())
             if norm in synonyms and header not in used
         )
-        if not candidates and name == "amount":
+        if not candidates and name in FIELD_WORDS:
             candidates = [
                 (0, position, header)
                 for position, (header, norm) in enumerate(normalised.items())
-                if header not in used and re.search(AMOUNT_WORDS, norm)
-                and not re.search(r"\b(date|id|number|no|type|status|format|count)\b", norm)
+                if header not in used and re.search(FIELD_WORDS[name], norm)
+                and not re.search(NOT_FIELD_WORDS, norm)
             ]  # fmt: skip
         if not candidates:
             continue

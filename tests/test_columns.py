@@ -112,6 +112,17 @@ def test_an_amount_word_is_enough_when_no_synonym_matches() -> None:
     assert "amount" not in auto_mapping(["Grantee", "Purpose", "Amount Type"]).fields
 
 
+def test_field_words_find_state_workbook_headers() -> None:
+    fields = auto_mapping(
+        ["Contract No.", "Sub-Recipient Legal Name", "Description of Services Provided",
+         "Total Allocation FY24", "Recipient EIN"]
+    ).fields  # fmt: skip
+    assert fields["grant_id"] == "Contract No."
+    assert fields["recipient"] == "Sub-Recipient Legal Name"
+    assert fields["description"] == "Description of Services Provided"
+    assert fields["amount"] == "Total Allocation FY24"
+
+
 HEADERS_360 = [
     "Identifier", "Title", "Description", "Currency", "Amount Awarded", "Award Date",
     "Recipient Org:Name", "Recipient Org:Identifier", "Funding Org:Name",
