@@ -17,6 +17,7 @@ sorted by row, never a Python loop over rows and never a hash group-by on millio
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -302,43 +303,54 @@ def gather_evidence(grants: pl.DataFrame, matcher: Matcher) -> Evidence:
     n = grants.height
     fields = matcher.fields
     text = grants.select(ph.normalize_expr(text_column(grants, f)).alias(f) for f in fields)
-    found = _found_phrases(text, matcher)
-    contexts = (
-        found.with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
-        .explode("ctx")
-        .drop_nulls("ctx")
-    )
-    masks = _context_masks(contexts, n, matcher)
     first_pair = len(matcher.pair_rule)
-    pattern_hits, pattern_texts, pattern_pairs = _pattern_hits(
-        text, matcher, first_vid=len(matcher.variants), first_pair=first_pair
-    )
-    phrase_text = pl.Series("phrase", matcher.variants + pattern_texts, dtype=pl.String)
-    pair_rule = pl.Series([*matcher.pair_rule, *(r for r, _ in pattern_pairs)], dtype=ID)
-    pair_vid = pl.Series([*matcher.pair_vid, *(v for _, v in pattern_pairs)], dtype=ID)
-    hits = (
-        found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
-        .explode("pair")
-        .drop_nulls("pair")
-    )
-    if pattern_hits.height:
-        hits = pl.concat([hits, pattern_hits])  # pattern hits last: sorting is not needed
-    hits = (
-        hits.with_columns(pl.lit(pair_rule).gather(pl.col("pair")).alias("rule"))
-        .with_columns(
-            pl.lit(matcher.rule_field_weight)
-            .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
-            .alias("field_weight")
+    # Independent passes run side by side (polars releases the GIL).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        patterns = pool.submit(
+            _pattern_hits, text, matcher, first_vid=len(matcher.variants), first_pair=first_pair
         )
-        .drop_nulls("field_weight")
-        .with_row_index("hit")
-    )
+        found = _found_phrases(text, matcher)
+        contexts = pool.submit(_context_hits, found, n, matcher)
+        pattern_hits, pattern_texts, pattern_pairs = patterns.result()
+        phrase_text = pl.Series("phrase", matcher.variants + pattern_texts, dtype=pl.String)
+        pair_rule = pl.Series([*matcher.pair_rule, *(r for r, _ in pattern_pairs)], dtype=ID)
+        pair_vid = pl.Series([*matcher.pair_vid, *(v for _, v in pattern_pairs)], dtype=ID)
+        hits = (
+            found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
+            .explode("pair")
+            .drop_nulls("pair")
+        )
+        if pattern_hits.height:
+            hits = pl.concat([hits, pattern_hits])  # pattern hits last: sorting is not needed
+        hits = (
+            hits.with_columns(pl.lit(pair_rule).gather(pl.col("pair")).alias("rule"))
+            .with_columns(
+                pl.lit(matcher.rule_field_weight)
+                .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
+                .alias("field_weight")
+            )
+            .drop_nulls("field_weight")
+            .with_row_index("hit")
+        )
+        contexts, masks = contexts.result()
     hits = hits.with_columns(_context_outcomes(hits, masks, matcher))
     candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
     nested = _nested_hits(candidates, text, matcher, phrase_text)
     fired = candidates.filter(~pl.col("hit").is_in(nested.get_column("hit").implode()))
     pieces = _pieces(matcher, pair_rule, pair_vid, phrase_text)
     return Evidence(text, hits, fired, nested, contexts, masks, phrase_text, pieces)
+
+
+def _context_hits(
+    found: pl.DataFrame, n: int, matcher: Matcher
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(row, field, vid, ctx of every context phrase found; the per-row context masks)."""
+    contexts = (
+        found.with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
+        .explode("ctx")
+        .drop_nulls("ctx")
+    )
+    return contexts, _context_masks(contexts, n, matcher)
 
 
 def _pieces(matcher: Matcher, pair_rule: pl.Series, pair_vid: pl.Series, phrase_text) -> pl.Series:
@@ -400,9 +412,13 @@ def _pattern_hits(
     parts = []
     for rule, pattern, fields in matcher.patterns:
         for field in fields:
+            regex = f"(?i){pattern}"
+            # Most rows do not match: find them with a cheap test before extracting.
             parts.append(
-                text.select(pl.col(field).str.extract_all(f"(?i){pattern}").alias("match"))
+                text.select(pl.col(field).alias("text"))
                 .with_row_index("row")
+                .filter(pl.col("text").str.contains(regex))
+                .select("row", pl.col("text").str.extract_all(regex).alias("match"))
                 .explode("match")
                 .select(
                     pl.col("row").cast(ROW),
