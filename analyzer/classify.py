@@ -540,7 +540,7 @@ def run_engine(
     grants: pl.DataFrame, taxonomy: str | Path | Taxonomy = "csec", *, overrides=None
 ) -> EngineRun:
     """Both passes of the engine over a grants frame; see ``classify_grants``."""
-    from .overrides import Ledger, load_overrides
+    from .overrides import Ledger, load_overrides, unmatched_keys
 
     tax = load_taxonomy(taxonomy)
     if "record_id" not in grants.columns:
@@ -600,7 +600,7 @@ def run_engine(
         "rule_count": len(tax.rules),
         "overrides_path": str(ledger.path) if ledger is not None else None,
         "override_count": 0 if applied is None else applied.height,
-        "overrides_unmatched": [] if ledger is None else _unmatched_keys(grants, ledger),
+        "overrides_unmatched": [] if ledger is None else unmatched_keys(ledger, grants),
     }
     classification = Classification(
         table=table, matches=matches_result, allocations=allocations_result, run=run
@@ -627,14 +627,6 @@ def _with_override_notes(explained: pl.DataFrame, applied: pl.DataFrame) -> pl.D
         .otherwise(pl.col("note") + "; " + pl.lit(current))
     ).to_series()
     return explained.with_columns(explanation.scatter(notes.get_column("row"), joined))
-
-
-def _unmatched_keys(grants: pl.DataFrame, ledger) -> list[str]:
-    known: set[str] = set()
-    for column in ("record_id", "grant_id"):
-        if column in grants.columns:
-            known |= set(grants.get_column(column).drop_nulls().to_list())
-    return [key for key in ledger.entries.get_column("key").to_list() if key not in known]
 
 
 def classify(

@@ -393,6 +393,17 @@ def classify_command(
         markup=False,
         highlight=False,
     )
+    if overrides is not None:
+        from .overrides import load_overrides, unmatched_keys
+
+        unmatched = unmatched_keys(load_overrides(overrides, taxonomy=taxonomy), frame)
+        if unmatched:
+            shown = ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")
+            err.print(
+                f"warning: {len(unmatched)} override(s) in {overrides} name no grant: {shown}",
+                markup=False,
+                highlight=False,
+            )
 
 
 @app.command("explain")

@@ -20,7 +20,7 @@ import polars as pl
 
 from .classify import run_engine
 from .errors import AnalyzerError
-from .matching import FIELD_ID, Matcher
+from .matching import FIELD_ID, Matcher, context_key
 from .phrases import normalized_with_offsets, pad
 from .schema import GRANTS_SCHEMA, TEXT_FIELDS
 from .taxonomy import Taxonomy
@@ -249,8 +249,7 @@ def _rule_near_misses(evidence, matcher: Matcher, phrase: list[str]) -> list[Nea
 
 
 def _context_found(entry: str, fields, contexts: list[dict], matcher: Matcher, phrase) -> str:
-    key = entry if entry in matcher.taxonomy.contexts else f"phrase:{entry}"
-    ctx = matcher.contexts.index(key)
+    ctx = matcher.contexts.index(context_key(entry, matcher.taxonomy))
     places = {
         f'"{phrase[c["vid"]]}" in {TEXT_FIELDS[c["field"]]}'
         for c in contexts

@@ -88,12 +88,6 @@ class Matcher:
             needed |= set(self.taxonomy.scope_fields())
         return [f for f in TEXT_FIELDS if f in needed]
 
-    def cat_id(self, dimension: str, category: str) -> int:
-        frame = self.categories.filter(
-            (pl.col("dimension") == dimension) & (pl.col("category") == category)
-        )
-        return int(frame.item(0, "cat"))
-
 
 def context_key(entry: str, taxonomy: Taxonomy) -> str:
     """A requires/unless entry names a context or is itself a phrase."""

@@ -94,6 +94,15 @@ def load_overrides(path: str | Path, *, taxonomy: str | Path | Taxonomy = "csec"
     return _ledger(path, list(entries.values()))
 
 
+def unmatched_keys(ledger: Ledger, grants: pl.DataFrame) -> list[str]:
+    """Ledger keys that name no grant of the frame (neither a grant_id nor a record_id)."""
+    known: set[str] = set()
+    for column in ("record_id", "grant_id"):
+        if column in grants.columns:
+            known |= set(grants.get_column(column).drop_nulls().to_list())
+    return [key for key in ledger.entries.get_column("key").to_list() if key not in known]
+
+
 def _read_table(path: Path) -> pl.DataFrame:
     if not path.is_file():
         raise OverridesError(f"overrides ledger not found: {path}")

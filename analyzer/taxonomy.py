@@ -204,9 +204,6 @@ class Taxonomy:
         ids = sorted(dim.categories, key=dim.sort_key)
         return [*ids, UNCLASSIFIED] if dim.kind == "primary" else ids
 
-    def category_dimension(self, category: str) -> list[str]:
-        return [d.id for d in self.dimensions.values() if category in d.categories]
-
 
 # --- Reading YAML with line numbers -----------------------------------------------------------
 

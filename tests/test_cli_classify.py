@@ -116,3 +116,17 @@ def test_evaluate_json_equals_the_api():
     assert json.loads(result.stdout) == json.loads(json.dumps(evaluate(gold).to_dict()))
     text = run("evaluate", "--gold", gold).output
     assert "accuracy" in text and "confusion" in text
+
+
+def test_classify_with_overrides_warns_about_unknown_grants(tmp_path):
+    ledger = tmp_path / "overrides.csv"
+    ledger.write_text(
+        "grant_id,category,reason\nG-3,structural-prevention,Parks are for kids\nG-9,response,x\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    result = run("classify", spreadsheet(tmp_path), "-o", out, "--overrides", ledger)
+    assert result.exit_code == 0, result.output
+    assert "1 override(s)" in result.output and "G-9" in result.output
+    frame = pl.read_csv(out, infer_schema=False)
+    assert frame.filter(pl.col("grant_id") == "G-3").row(0, named=True)["decided_by"] == "override"
