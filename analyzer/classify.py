@@ -524,16 +524,35 @@ def classify_grants(
     return run_engine(grants, taxonomy, overrides=overrides).classification
 
 
+#: Rows per chunk: the engine classifies chunks of rows side by side (every step is local to
+#: a row), which keeps both cores busy and bounds the memory of the intermediate frames.
+CHUNK_ROWS = 50_000
+
+
 @dataclass
 class EngineRun:
     """A classification with the intermediate frames ``explain`` reads."""
 
     classification: Classification
     matcher: Matcher
-    evidence: Evidence
-    scores: pl.DataFrame
-    #: row, key, approach, reason, reviewer of the grants an override decided.
+    #: Evidence and scores, kept only for frames of one chunk (``explain`` reads one grant).
+    evidence: Evidence | None
+    scores: pl.DataFrame | None
+    #: row, key, approach, reason, reviewer of the grants an override decided (last chunk).
     overridden: pl.DataFrame | None
+
+
+@dataclass
+class _Part:
+    """The classification of one chunk of rows."""
+
+    table: pl.DataFrame
+    matches: pl.DataFrame
+    allocations: pl.DataFrame
+    applied: pl.DataFrame | None
+    #: Kept for ``explain`` only when the frame is one chunk (they are large).
+    evidence: Evidence | None = None
+    scores: pl.DataFrame | None = None
 
 
 def run_engine(
@@ -554,44 +573,15 @@ def run_engine(
         ledger = (
             overrides if isinstance(overrides, Ledger) else load_overrides(overrides, taxonomy=tax)
         )
-    evidence = gather_evidence(grants, matcher)
-    # Independent stages run side by side: polars releases the GIL, and many of its
-    # operations use one core, so two cores are only both busy this way.
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        matches = pool.submit(matches_frame, grants, evidence, matcher)
-        pieces = pool.submit(explanation_pieces, evidence)
-        best = best_hits(evidence, matcher)
-        rules = pool.submit(matched_rules, best, matcher)
-        scores = category_scores(best, matcher, grants.height)
-        decisions, shares = decide_primary(scores, evidence, matcher)
-        applied = None
-        if ledger is not None:
-            decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
-        allocations = pool.submit(allocate, grants, decisions, shares)
-        labels = decide_labels(scores, matcher)
-        approach_shares = shares_text(decisions, shares, matcher)
-        explained = explanations(grants.height, rules.result(), pieces.result())
-        if applied is not None and applied.height:
-            explained = _with_override_notes(explained, applied)
-        table = pl.concat(
-            [
-                grants.select(text_column(grants, "record_id").alias("record_id")),
-                decisions.drop("row"),
-                approach_shares.to_frame(),
-                labels,
-                explained,
-            ],
-            how="horizontal",
-        )
-        extra = [d for d in labels.columns if d not in CLASSIFICATION_SCHEMA]
-        table = table.select(
-            *[
-                (pl.col(name) if name in table.columns else pl.lit(None)).cast(dtype).alias(name)
-                for name, dtype in CLASSIFICATION_SCHEMA.items()
-            ],
-            *extra,
-        )
-        matches_result, allocations_result = matches.result(), allocations.result()
+    chunks = [grants.slice(start, CHUNK_ROWS) for start in range(0, grants.height, CHUNK_ROWS)]
+    if len(chunks) <= 1:
+        parts = [_classify_part(grants, matcher, ledger, keep_evidence=True)]
+    else:
+        # polars releases the GIL and many of its operations use one core: chunks side by
+        # side keep every core busy.
+        with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+            parts = list(pool.map(lambda chunk: _classify_part(chunk, matcher, ledger), chunks))
+    applied = [p.applied for p in parts if p.applied is not None]
     run = {
         "taxonomy_name": tax.name,
         "taxonomy_version": tax.version,
@@ -599,13 +589,62 @@ def run_engine(
         "taxonomy_path": tax.source,
         "rule_count": len(tax.rules),
         "overrides_path": str(ledger.path) if ledger is not None else None,
-        "override_count": 0 if applied is None else applied.height,
+        "override_count": sum(a.height for a in applied),
         "overrides_unmatched": [] if ledger is None else unmatched_keys(ledger, grants),
     }
     classification = Classification(
-        table=table, matches=matches_result, allocations=allocations_result, run=run
+        table=pl.concat([p.table for p in parts]),
+        matches=pl.concat([p.matches for p in parts]),
+        allocations=pl.concat([p.allocations for p in parts]),
+        run=run,
     )
-    return EngineRun(classification, matcher, evidence, scores, applied)
+    last = parts[-1]
+    return EngineRun(classification, matcher, last.evidence, last.scores, last.applied)
+
+
+def _classify_part(
+    grants: pl.DataFrame, matcher: Matcher, ledger, *, keep_evidence: bool = False
+) -> _Part:
+    """Classify one chunk of rows (row numbers are local to the chunk)."""
+    evidence = gather_evidence(grants, matcher)
+    best = best_hits(evidence, matcher)
+    scores = category_scores(best, matcher, grants.height)
+    decisions, shares = decide_primary(scores, evidence, matcher)
+    applied = None
+    if ledger is not None:
+        decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
+    labels = decide_labels(scores, matcher)
+    explained = explanations(
+        grants.height, matched_rules(best, matcher), explanation_pieces(evidence)
+    )
+    if applied is not None and applied.height:
+        explained = _with_override_notes(explained, applied)
+    table = pl.concat(
+        [
+            grants.select(text_column(grants, "record_id").alias("record_id")),
+            decisions.drop("row"),
+            shares_text(decisions, shares, matcher).to_frame(),
+            labels,
+            explained,
+        ],
+        how="horizontal",
+    )
+    extra = [d for d in labels.columns if d not in CLASSIFICATION_SCHEMA]
+    table = table.select(
+        *[
+            (pl.col(name) if name in table.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in CLASSIFICATION_SCHEMA.items()
+        ],
+        *extra,
+    )
+    return _Part(
+        table=table,
+        matches=matches_frame(grants, evidence, matcher),
+        allocations=allocate(grants, decisions, shares),
+        applied=applied,
+        evidence=evidence if keep_evidence else None,
+        scores=scores if keep_evidence else None,
+    )
 
 
 def _with_override_notes(explained: pl.DataFrame, applied: pl.DataFrame) -> pl.DataFrame:

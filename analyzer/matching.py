@@ -17,7 +17,6 @@ sorted by row, never a Python loop over rows and never a hash group-by on millio
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -298,35 +297,31 @@ def gather_evidence(grants: pl.DataFrame, matcher: Matcher) -> Evidence:
     fields = matcher.fields
     text = grants.select(ph.normalize_expr(text_column(grants, f)).alias(f) for f in fields)
     first_pair = len(matcher.pair_rule)
-    # Independent passes run side by side (polars releases the GIL).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        patterns = pool.submit(
-            _pattern_hits, text, matcher, first_vid=len(matcher.variants), first_pair=first_pair
+    pattern_hits, pattern_texts, pattern_pairs = _pattern_hits(
+        text, matcher, first_vid=len(matcher.variants), first_pair=first_pair
+    )
+    found = _found_phrases(text, matcher)
+    contexts, masks = _context_hits(found, n, matcher)
+    phrase_text = pl.Series("phrase", matcher.variants + pattern_texts, dtype=pl.String)
+    pair_rule = pl.Series([*matcher.pair_rule, *(r for r, _ in pattern_pairs)], dtype=ID)
+    pair_vid = pl.Series([*matcher.pair_vid, *(v for _, v in pattern_pairs)], dtype=ID)
+    hits = (
+        found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
+        .explode("pair")
+        .drop_nulls("pair")
+    )
+    if pattern_hits.height:
+        hits = pl.concat([hits, pattern_hits])  # pattern hits last: sorting is not needed
+    hits = (
+        hits.with_columns(pl.lit(pair_rule).gather(pl.col("pair")).alias("rule"))
+        .with_columns(
+            pl.lit(matcher.rule_field_weight)
+            .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
+            .alias("field_weight")
         )
-        found = _found_phrases(text, matcher)
-        contexts = pool.submit(_context_hits, found, n, matcher)
-        pattern_hits, pattern_texts, pattern_pairs = patterns.result()
-        phrase_text = pl.Series("phrase", matcher.variants + pattern_texts, dtype=pl.String)
-        pair_rule = pl.Series([*matcher.pair_rule, *(r for r, _ in pattern_pairs)], dtype=ID)
-        pair_vid = pl.Series([*matcher.pair_vid, *(v for _, v in pattern_pairs)], dtype=ID)
-        hits = (
-            found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
-            .explode("pair")
-            .drop_nulls("pair")
-        )
-        if pattern_hits.height:
-            hits = pl.concat([hits, pattern_hits])  # pattern hits last: sorting is not needed
-        hits = (
-            hits.with_columns(pl.lit(pair_rule).gather(pl.col("pair")).alias("rule"))
-            .with_columns(
-                pl.lit(matcher.rule_field_weight)
-                .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
-                .alias("field_weight")
-            )
-            .drop_nulls("field_weight")
-            .with_row_index("hit")
-        )
-        contexts, masks = contexts.result()
+        .drop_nulls("field_weight")
+        .with_row_index("hit")
+    )
     hits = hits.with_columns(_context_outcomes(hits, masks, matcher))
     candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
     nested = _nested_hits(candidates, text, matcher, phrase_text)

@@ -425,3 +425,21 @@ def test_primary_category_is_the_largest_share(rows):
     for approach, text in result.select("approach", "approach_shares").iter_rows():
         shares = parse_shares(text)
         assert shares[approach] == max(shares.values())
+
+
+def test_chunks_of_rows_give_the_same_result(monkeypatch):
+    import analyzer.classify as engine
+
+    rows = [
+        {"description": text, "amount": Decimal(i) / 7}
+        for i, text in enumerate(
+            ["shelter curriculum youth", "task force", "", "seniors", "rent"] * 9
+        )
+    ]
+    whole = classify_grants(grants(*rows), PROPERTY_TAXONOMY)
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 7)
+    chunked = classify_grants(grants(*rows), PROPERTY_TAXONOMY)
+    assert chunked.table.equals(whole.table)
+    assert chunked.matches.equals(whole.matches)
+    key = ["record_id", "policy", "category"]
+    assert chunked.allocations.sort(key).equals(whole.allocations.sort(key))
