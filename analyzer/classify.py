@@ -7,6 +7,9 @@ integer shares (units of 1/10000, always summing to exactly one), out-of-scope f
 contexts, ``unclassified`` when evidence is thin. Overrides from the ledger win. Money is
 allocated in exact cents by largest remainder, so every grant's allocations add back to its
 amount and category totals add back to the portfolio total.
+
+Every step is local to a row, so a large frame is classified in chunks of CHUNK_ROWS rows side
+by side in threads (polars releases the GIL) and the results are concatenated.
 """
 
 from __future__ import annotations
