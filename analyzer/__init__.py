@@ -7,42 +7,38 @@ The Python API mirrors the command line, verb for verb::
     classified = analyzer.classify(["grants.xlsx"], taxonomy="csec")   # a polars DataFrame
     analysis = analyzer.analyze(["grants.xlsx"], out="reports/mine")     # tables and charts
 
-Names are imported on first use, so ``import analyzer`` stays fast.
+The functions are imported here, eagerly: a module that shares its function's name
+(``analyzer.analyze``) would otherwise replace the function on the package once imported.
+Heavy libraries (Altair, openpyxl, vl-convert) are imported inside the functions that use them.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from .analyze import analyze
+from .classify import classify, classify_grants
+from .evaluate import evaluate
+from .explain import explain
+from .ingest import export, ingest, inspect, read_files, summary
+from .overrides import load_overrides
+from .review import apply_review
+from .taxonomy import check_taxonomy, load_taxonomy, test_taxonomy
 
 __version__ = "0.1.0"
 
-#: public name -> module that defines it
-_API = {
-    # ingest
-    "ingest": "ingest",
-    "read_files": "ingest",
-    "inspect": "ingest",
-    "export": "ingest",
-    "summary": "ingest",
-    # classify
-    "load_taxonomy": "taxonomy",
-    "check_taxonomy": "taxonomy",
-    "test_taxonomy": "taxonomy",
-    "classify": "classify",
-    "classify_grants": "classify",
-    "explain": "explain",
-    "load_overrides": "overrides",
-    "evaluate": "evaluate",
-    # report
-    "analyze": "analyze",
-    "apply_review": "review",
-}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(import_module(f".{_API[name]}", __name__), name)
-    raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
+__all__ = [
+    "analyze",
+    "apply_review",
+    "check_taxonomy",
+    "classify",
+    "classify_grants",
+    "evaluate",
+    "explain",
+    "export",
+    "ingest",
+    "inspect",
+    "load_overrides",
+    "load_taxonomy",
+    "read_files",
+    "summary",
+    "test_taxonomy",
+]
