@@ -139,13 +139,8 @@ def analyze(
     overrides: str | Path | None = None,
     progress: bool = True,
     write: bool = True,
-    sheets: list[str] | None = None,
-    mapping: dict[str, str] | None = None,
-    mapping_file: str | Path | None = None,
-    currency: str | None = None,
-    fiscal_year_start: int | None = None,
-    year: int | None = None,
     replace: bool = False,
+    **ingest_options: Any,
 ) -> Analysis:
     """Read, classify, aggregate, chart and report a portfolio; write the outputs.
 
@@ -154,8 +149,8 @@ def analyze(
     bundled name, a path or a loaded taxonomy. ``policy``: "primary" or "split" allocation of
     each grant's money. ``overrides``: a ledger of manual decisions that win over the rules.
     ``out``: the output folder (default ``reports/latest``, overwritten each run); with
-    ``write=False`` nothing is written. The ingest options (``sheets``, ``mapping``,
-    ``mapping_file``, ``currency``, ``fiscal_year_start``, ``year``) are those of
+    ``write=False`` nothing is written. ``ingest_options`` (``sheets``, ``mapping``,
+    ``mapping_file``, ``currency``, ``fiscal_year_start``, ``year``, ``funder``) go to
     :func:`analyzer.ingest.read_files`; ``replace`` lets a file replace a different version of
     the same name already in ``db``.
 
@@ -177,20 +172,13 @@ def analyze(
         result = None
         if paths:
             with stages.stage("read") as stage:
-                result = read_files(
-                    paths,
-                    sheets=sheets,
-                    mapping=mapping,
-                    mapping_file=mapping_file,
-                    currency=currency,
-                    fiscal_year_start=fiscal_year_start,
-                    year=year,
-                    progress=stage.update,
-                )
+                result = read_files(paths, progress=stage.update, **ingest_options)
                 reports = result.reports
+                skipped = sum(1 for report in reports if report.skipped)
                 stage.done(
                     f"{result.grants.height:,} grants from {len(paths)} file(s), "
                     f"{result.rejects.height:,} rows not loaded"
+                    + (f", {skipped} sheet(s) without a table skipped" if skipped else "")
                 )
             grants = result.grants
         if not fresh_store:

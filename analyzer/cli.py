@@ -98,6 +98,33 @@ YearOption = Annotated[
     int | None,
     typer.Option("--year", help="Year of every grant in a file that has no year or date column."),
 ]
+FunderOption = Annotated[
+    str | None,
+    typer.Option("--funder", help="Funder of every grant in a file that has no funder column."),
+]
+
+
+def ingest_options(
+    sheet: list[str] | None,
+    map_options: list[str] | None,
+    mapping_file: Path | None,
+    currency: str | None,
+    fiscal_year_start: int | None,
+    year: int | None,
+    funder: str | None,
+) -> dict[str, Any]:
+    """The shared input options as ``analyzer.read_files`` takes them."""
+    from .columns import parse_map_options
+
+    return {
+        "sheets": sheet,
+        "mapping": parse_map_options(map_options),
+        "mapping_file": mapping_file,
+        "currency": currency,
+        "fiscal_year_start": fiscal_year_start,
+        "year": year,
+        "funder": funder,
+    }
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -141,6 +168,7 @@ def ingest_command(
     currency: CurrencyOption = None,
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
+    funder: FunderOption = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace files of the same name already loaded.")
     ] = False,
@@ -154,22 +182,13 @@ def ingest_command(
     rows_rejected, excluded_reasons, rejected_reasons, totals (currency -> exact amount as
     text), notes, skipped, already_loaded.
     """
-    from .columns import parse_map_options
     from .ingest import ingest
 
+    options = ingest_options(
+        sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+    )
     with err.status("reading", spinner="dots") as status:
-        result = ingest(
-            files,
-            db=db,
-            replace=replace,
-            sheets=sheet,
-            mapping=parse_map_options(map_options),
-            mapping_file=mapping_file,
-            currency=currency,
-            fiscal_year_start=fiscal_year_start,
-            year=year,
-            progress=lambda message: status.update(message),
-        )
+        result = ingest(files, db=db, replace=replace, progress=status.update, **options)
     if json_output:
         print_json([report.to_dict() for report in result.reports])
         return
@@ -224,23 +243,20 @@ def inspect_command(
     currency: CurrencyOption = None,
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
+    funder: FunderOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Show, per sheet, the detected header row, the column mapping, what is ambiguous or
     missing, and a preview of the first rows as they would load. Changes nothing."""
     from rich.table import Table
 
-    from .columns import parse_map_options
     from .ingest import inspect
 
     found = inspect(
         file,
-        sheets=sheet,
-        mapping=parse_map_options(map_options),
-        mapping_file=mapping_file,
-        currency=currency,
-        fiscal_year_start=fiscal_year_start,
-        year=year,
+        **ingest_options(
+            sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+        ),
     )
     if json_output:
         print_json([sheet_found.to_dict() for sheet_found in found])
@@ -690,6 +706,7 @@ def analyze_command(
     currency: CurrencyOption = None,
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
+    funder: FunderOption = None,
     replace: Annotated[
         bool,
         typer.Option("--replace", help="With --db: replace files of the same name already loaded."),
@@ -699,7 +716,6 @@ def analyze_command(
     """Run the whole job: read, classify, aggregate, chart; write brief.html, workbook.xlsx,
     summary.json, classified.csv and charts/ into the output folder."""
     from .analyze import analyze
-    from .columns import parse_map_options
 
     analysis = analyze(
         inputs or None,
@@ -709,13 +725,10 @@ def analyze_command(
         policy=policy,
         overrides=overrides,
         progress=not quiet,
-        sheets=sheet,
-        mapping=parse_map_options(map_options),
-        mapping_file=mapping_file,
-        currency=currency,
-        fiscal_year_start=fiscal_year_start,
-        year=year,
         replace=replace,
+        **ingest_options(
+            sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+        ),
     )
     for sentence in analysis.headline():
         out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)

@@ -75,6 +75,7 @@ class Options:
     currency: str | None = None
     fiscal_year_start: int | None = None
     year: int | None = None
+    funder: str | None = None
 
 
 # --- Public API --------------------------------------------------------------------------------
@@ -89,6 +90,7 @@ def read_files(
     currency: str | None = None,
     fiscal_year_start: int | None = None,
     year: int | None = None,
+    funder: str | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Read spreadsheets into grants and rejects frames with one report per file and sheet.
@@ -97,11 +99,12 @@ def read_files(
     and amount column are reported as skipped). ``mapping`` ({field: header}) and
     ``mapping_file`` override the automatic column mapping; ``currency`` applies to amounts
     with no currency column, symbol or code; ``fiscal_year_start`` (a month) names years by
-    fiscal year; ``year`` is the year of every grant in a file with no year or date column.
-    Raises an ``InputFileError`` (with file, sheet, row, column and a hint) for unreadable
-    input.
+    fiscal year; ``year`` is the year of every grant in a file with no year or date column,
+    and ``funder`` the funder of every grant in a file with no funder column (a foundation's
+    own grant list rarely names itself). Raises an ``InputFileError`` (with file, sheet, row,
+    column and a hint) for unreadable input.
     """
-    options = _options(mapping, mapping_file, currency, fiscal_year_start, year)
+    options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
     paths = [Path(p) for p in paths]
     _refuse_duplicate_names(paths)
     grants, rejects, reports = [], [], []
@@ -179,11 +182,12 @@ def inspect(
     currency: str | None = None,
     fiscal_year_start: int | None = None,
     year: int | None = None,
+    funder: str | None = None,
 ) -> list[SheetInspection]:
     """Per sheet: the detected header row, the mapping, what is ambiguous or missing, and a
     preview of the first rows as they would load. Problems that would stop a sheet from
     loading are reported in ``problem`` rather than raised; unreadable files still raise."""
-    options = _options(mapping, mapping_file, currency, fiscal_year_start, year)
+    options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
     inspections = []
     for raw in read_file(path, sheets=sheets):
         found = SheetInspection(file=raw.file_name, sheet=raw.sheet, notes=list(raw.notes))
@@ -277,6 +281,7 @@ def _options(
     currency: str | None,
     fiscal_year_start: int | None,
     year: int | None,
+    funder: str | None,
 ) -> Options:
     merged = dict(load_mapping_file(mapping_file)) if mapping_file else {}
     merged.update(mapping or {})
@@ -300,7 +305,11 @@ def _options(
         )
     if year is not None and not 1900 <= year <= 2100:
         raise AnalyzerError(f"--year {year} is out of range", hint="give a year like 2024")
-    return Options(merged, currency, fiscal_year_start, year)
+    if funder is not None and not funder.strip():
+        raise AnalyzerError(
+            "--funder is empty", hint='give the funder\'s name, e.g. --funder "Ford Foundation"'
+        )
+    return Options(merged, currency, fiscal_year_start, year, funder and funder.strip())
 
 
 def _refuse_duplicate_names(paths: list[Path]) -> None:
@@ -504,6 +513,7 @@ def _grants(
         name: map_distinct(loaded.get_column(col[name]), _text) if name in col else null_text
         for name in TEXT_FIELDS
     }
+    values["funder"] = _funder(values["funder"], "funder" in col, options, report)
     flags: list[pl.Expr] = [
         pl.when(pl.col("__amount") < 0).then(pl.lit("negative")),
         pl.when(pl.col("__amount") == 0).then(pl.lit("zero")),
@@ -585,6 +595,21 @@ def _year(
     if options.year is not None:
         report.notes.append("--year was ignored: the sheet has a year or date column")
     return year
+
+
+def _funder(column: pl.Expr, has_column: bool, options: Options, report: SheetReport) -> pl.Expr:
+    """The funder column, else ``--funder`` for every grant, else empty with a note."""
+    if has_column:
+        if options.funder is not None:
+            report.notes.append("--funder was ignored: the sheet has a funder column")
+        return column
+    if options.funder is not None:
+        report.notes.append(
+            f"no funder column; every grant's funder is {options.funder!r} (--funder)"
+        )
+        return pl.lit(options.funder, dtype=pl.String)
+    report.notes.append("no funder column; funder left empty - pass --funder to set it")
+    return column
 
 
 def _note_unreadable(

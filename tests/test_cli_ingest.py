@@ -49,10 +49,11 @@ def test_ingest_options_reach_the_api(fixtures: Path, tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("Org,Sum Paid\nA,100\n")
     result = run("ingest", path, "--db", tmp_path / "p.duckdb", "--map", 'amount="Sum Paid"',
-                 "--currency", "CAD", "--year", "2020", "--json")  # fmt: skip
+                 "--currency", "CAD", "--year", "2020", "--funder", "Ford", "--json")  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)[0]
     assert report["totals"] == {"CAD": "100.00"} and report["mapping"]["amount"] == "Sum Paid"
+    assert "no funder column; every grant's funder is 'Ford' (--funder)" in report["notes"]
 
 
 def test_errors_exit_2_with_location_and_hint(fixtures: Path, tmp_path: Path) -> None:

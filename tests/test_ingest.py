@@ -15,6 +15,7 @@ import pytest
 from analyzer import store
 from analyzer.errors import (
     AlreadyLoadedError,
+    AnalyzerError,
     ColumnMappingError,
     HeaderNotFoundError,
     InputFileError,
@@ -342,3 +343,20 @@ def test_bad_options_are_errors(fixtures: Path) -> None:
         read_files([fixtures / "tabbed.tsv"], currency="dollars")
     with pytest.raises(ColumnMappingError, match="unknown field"):
         read_files([fixtures / "tabbed.tsv"], mapping={"money": "Amount"})
+
+
+def test_funder_option_names_the_funder_of_a_file_without_one(tmp_path: Path) -> None:
+    own_list = tmp_path / "own_grants.csv"
+    own_list.write_text('grantee,amount,year\nYouth Shelter,"$10,000",2019\n', encoding="utf-8")
+    result = read_files([own_list], funder="  Public Welfare Foundation ")
+    assert result.grants["funder"].to_list() == ["Public Welfare Foundation"]
+    assert any("--funder" in note for note in result.reports[0].notes)
+
+    with_column = tmp_path / "with_funder.csv"
+    with_column.write_text("funder,grantee,amount\nFord,Shelter,5\n", encoding="utf-8")
+    result = read_files([with_column], funder="Someone Else")
+    assert result.grants["funder"].to_list() == ["Ford"]
+    assert any("--funder was ignored" in note for note in result.reports[0].notes)
+
+    with pytest.raises(AnalyzerError):
+        read_files([own_list], funder=" ")
