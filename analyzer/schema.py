@@ -138,6 +138,7 @@ def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 # --- Results passed between stages ------------------------------------------------------------
 
+
 @dataclass
 class SheetReport:
     """What happened to one sheet of one file (a CSV counts as one sheet named None).

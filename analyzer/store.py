@@ -75,7 +75,8 @@ def _store_sheet(
     con: duckdb.DuckDBPyConnection, result: IngestResult, report: SheetReport, *, replace: bool
 ) -> None:
     previous = con.execute(
-        "SELECT source_id, sha256 FROM sources WHERE file_name = ? AND sheet IS NOT DISTINCT FROM ?",
+        "SELECT source_id, sha256 FROM sources"
+        " WHERE file_name = ? AND sheet IS NOT DISTINCT FROM ?",
         [report.file_name, report.sheet],
     ).fetchall()
     if previous and not replace:
@@ -118,8 +119,10 @@ def _store_sheet(
 
 
 def _rows_of(frame: pl.DataFrame, report: SheetReport) -> pl.DataFrame:
-    sheet = pl.col("source_sheet").is_null() if report.sheet is None else (
-        pl.col("source_sheet") == report.sheet
+    sheet = (
+        pl.col("source_sheet").is_null()
+        if report.sheet is None
+        else (pl.col("source_sheet") == report.sheet)
     )
     return frame.filter((pl.col("source_file") == report.file_name) & sheet)
 
@@ -135,7 +138,9 @@ def _insert(
         return
     columns = ", ".join(f'"{name}"' for name in schema)
     staged = frame.select(list(schema))  # noqa: F841 - read by DuckDB's replacement scan
-    con.execute(f"INSERT INTO {table} (source_id, {columns}) SELECT ?, {columns} FROM staged", [source_id])
+    con.execute(
+        f"INSERT INTO {table} (source_id, {columns}) SELECT ?, {columns} FROM staged", [source_id]
+    )
 
 
 def _delete_source(con: duckdb.DuckDBPyConnection, source_id: int) -> None:
