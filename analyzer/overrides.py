@@ -26,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import Location, OverridesError
+from .safe import unescape_formula
 from .taxonomy import Taxonomy, load_taxonomy
 
 SHARE_UNIT = 10_000
@@ -85,7 +86,7 @@ def load_overrides(path: str | Path, *, taxonomy: str | Path | Taxonomy = "csec"
             name: Location(path.name, row=source_row, column=header)
             for name, header in columns.items()
         }
-        entry = _read_entry(cell, where, known, problems)
+        entry = read_entry(cell, where, known, problems)
         if entry is not None:
             entry["source_row"] = source_row
             entries[entry["key"]] = entry  # a later row for the same grant wins
@@ -155,11 +156,15 @@ def _map_columns(frame: pl.DataFrame, path: Path) -> dict[str, str | None]:
 def _clean(value) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    # A ledger written by the analyzer escapes text that looks like a formula ("'-x").
+    text = unescape_formula(str(value).strip())
     return text or None
 
 
-def _read_entry(cell: dict, where: dict, known: list[str], problems: list) -> dict | None:
+def read_entry(cell: dict, where: dict, known: list[str], problems: list) -> dict | None:
+    """One decision from its cells (key, category, shares, reason, reviewer, date), or None
+    with its problems recorded. Shared with ``review apply``, so a reviewer's choices in the
+    workbook are checked by exactly the rules of the ledger."""
     start = len(problems)
     if cell["key"] is None:
         problems.append((where["key"], "the grant id is empty"))

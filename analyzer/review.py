@@ -17,8 +17,8 @@ from typing import Any
 import polars as pl
 
 from .errors import InputFileError, Location, OverridesError
-from .overrides import _read_entry
-from .safe import write_safe_csv
+from .overrides import read_entry
+from .safe import unescape_formula, write_safe_csv
 from .workbook import (
     CATEGORY_LIST_NAME,
     REVIEW,
@@ -29,7 +29,6 @@ from .workbook import (
     REVIEW_REASON,
     REVIEW_REVIEWER,
     REVIEW_SHARES,
-    unescape_text,
 )
 
 #: Columns of the ledger, in the order ``overrides.load_overrides`` documents them.
@@ -98,9 +97,9 @@ def read_review(workbook_path: str | Path) -> pl.DataFrame:
         }
         cell = {field: cells.get(header) for field, header in _SOURCES.items()}
         if cell["key"] is not None:
-            cell["key"] = unescape_text(cell["key"])
+            cell["key"] = unescape_formula(cell["key"])
         cell["category"] = _known_spelling(cell["category"], known)
-        entry = _read_entry(cell, where, known, problems)
+        entry = read_entry(cell, where, known, problems)
         if entry is None:  # its problems are recorded
             continue
         decisions.append(
@@ -153,7 +152,8 @@ def _read_ledger(path: Path) -> pl.DataFrame:
             hint=f"expected {', '.join(LEDGER_COLUMNS)}; write to a new file with -o",
         )
     return frame.with_columns(
-        pl.col(name).map_elements(unescape_text, return_dtype=pl.String) for name in LEDGER_COLUMNS
+        pl.col(name).map_elements(unescape_formula, return_dtype=pl.String)
+        for name in LEDGER_COLUMNS
     )
 
 

@@ -21,6 +21,13 @@ def escape_formula(text: str | None) -> str | None:
     return text
 
 
+def unescape_formula(text: str) -> str:
+    """Undo ``escape_formula``: the text as it was before it was written out."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
 def escape_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     """Escape every text column of a frame (vectorised; numbers and dates are left alone)."""
     pattern = "^[=+\\-@\t\r]"

@@ -36,7 +36,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
-from .safe import FORMULA_PREFIXES, escape_formula
+from .safe import escape_formula
 
 #: Above this many grants the Grants sheet is truncated (Excel's limit is 1,048,576 rows, and
 #: a sheet this size already takes a few seconds to write and to open).
@@ -236,13 +236,6 @@ def clean_text(value: str) -> str:
     and escaped so that it can never run as a formula."""
     value = _ILLEGAL_XML_RE.sub("", value)[:CELL_TEXT_LIMIT]
     return escape_formula(value) or ""
-
-
-def unescape_text(value: str) -> str:
-    """Undo ``escape_formula``: the text as it was in the input."""
-    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_PREFIXES):
-        return value[1:]
-    return value
 
 
 def money_format(currency: str | None) -> str:

@@ -201,3 +201,12 @@ def test_overrides_always_win(tmp_path_factory, decisions):
             assert row["approach_shares"] == f"{decisions[key]}:1"
         else:
             assert row["decided_by"] != "override"
+
+
+def test_a_ledger_written_with_escaped_formulas_still_matches(tmp_path):
+    """write_safe_csv writes the grant id "-7" as "'-7"; reading it back must undo that."""
+    frame = grants().with_columns(pl.lit("-7").alias("grant_id"))
+    path = ledger(tmp_path, "'-7,response,,Checked by hand,'=ana,2024-05-02")
+    entries = load_overrides(path, taxonomy=TAXONOMY).entries
+    assert entries.item(0, "key") == "-7" and entries.item(0, "reviewer") == "=ana"
+    assert set(classify_grants(frame, TAXONOMY, overrides=path).table["approach"]) == {"response"}
