@@ -398,7 +398,9 @@ class _Structure:
         return value
 
     def text_list(self, path: Path_) -> tuple[str, ...]:
-        """A list of texts; a single text is accepted as a list of one; numbers become text."""
+        """A list of texts; a single text is accepted as a list of one; whole numbers become
+        text. A decimal number is refused: YAML reads 16.320 as 16.32, so a programme number
+        written without quotes would silently never match."""
         value = self.doc.get(path)
         if isinstance(value, str):
             return (value,)
@@ -407,7 +409,13 @@ class _Structure:
             return ()
         out = []
         for i, item in enumerate(value):
-            if isinstance(item, str) or _is_number(item):
+            if isinstance(item, float):
+                self.doc.add(
+                    (*path, i),
+                    f"{item} was read as a number and may have lost digits: put it in quotes,"
+                    ' e.g. "16.320"',
+                )
+            elif isinstance(item, str) or _is_number(item):
                 out.append(str(item))
             else:
                 self.doc.add((*path, i), f"expected a text, got {_type_name(item)}")

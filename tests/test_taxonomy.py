@@ -89,6 +89,19 @@ def test_exactly_one_primary_dimension():
     assert "exactly one dimension of kind primary, found none" in error.value.describe()
 
 
+def test_a_decimal_number_in_a_phrase_list_must_be_quoted():
+    text = (
+        MINIMAL
+        + "rules:\n  - {id: trafficking-cfda, category: intervention, phrases: [16.320, 1983]}\n"
+    )
+    with pytest.raises(TaxonomyError) as error:
+        taxonomy_from_text(text, source="t.yaml")
+    assert "rules[0].phrases[0]: 16.32 was read as a number" in error.value.describe()
+    assert "1983" not in error.value.describe()  # a whole number loses nothing
+    quoted = taxonomy_from_text(text.replace("16.320", '"16.320"'))
+    assert quoted.rules[0].phrases == ("16.320", "1983")
+
+
 def test_extends_adds_replaces_and_disables(tmp_path):
     child = load_taxonomy(TAXONOMIES / "child.yaml")
     base = load_taxonomy(TAXONOMIES / "base.yaml")
