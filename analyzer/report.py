@@ -14,6 +14,8 @@ no network request.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -28,11 +30,18 @@ from .formatting import format_exact, format_money, format_ratio, format_share, 
 if TYPE_CHECKING:
     from .analyze import Analysis
 
-#: Rows shown in the brief's long tables; the workbook and classified.csv have them all.
-TOP_ROWS = 25
-STATE_ROWS = 60  # every US state and territory fits
-REVIEW_ROWS = 50
-DESCRIPTION_CHARS = 400
+#: Rows of a long table (per currency) written into the brief; the workbook has them all.
+TABLE_ROWS = 60  # every US state and territory fits
+#: Rows of a long table shown at first; the rest of TABLE_ROWS sit behind a "show more".
+SHOWN_ROWS = 20
+#: Grants listed per review group (largest by absolute amount); the workbook's Review sheet
+#: and classified.csv have them all.
+REVIEW_ROWS = 25
+#: A review row's description is cut to about this many characters (the full text is one
+#: click away, in a <details> element).
+DESCRIPTION_CHARS = 250
+#: Matched phrases shown per category in a review row's evidence.
+EVIDENCE_PHRASES = 6
 
 CHART_CAPTIONS = {
     "approach_mix": "Where the classified money goes, from the symptoms end to the causes end.",
@@ -251,12 +260,14 @@ def _context(analysis: Analysis, specs: dict[str, dict]) -> dict[str, Any]:
     run = analysis.run
     scale = summary.scale
     head = summary.headline(currency)
-    approach_rules = _approach_rule_ids(analysis.taxonomy)
+    reader = EvidenceReader.of(analysis.taxonomy, scale)
+    notes = _source_notes(summary["sources"]) + _skipped_sheets(analysis.reports)
     return {
         "title": "Where the money goes",
-        "generated": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         "currency": currency,
         "currencies": summary.currencies,
+        "multi_currency": len(summary.currencies) > 1,
         "head": head,
         "sentences": headline_sentences(summary),
         "files": analysis.sources["file_name"].unique(maintain_order=True).to_list()
@@ -267,27 +278,30 @@ def _context(analysis: Analysis, specs: dict[str, dict]) -> dict[str, Any]:
             {"name": name, "caption": CHART_CAPTIONS.get(name, name), "spec": script_json(spec)}
             for name, spec in specs.items()
         ],
-        "funders": _table(summary["by_funder"], TOP_ROWS),
+        "shown_rows": SHOWN_ROWS,
+        "funders": _table(summary["by_funder"], TABLE_ROWS),
         "funder_count": summary["by_funder"].height,
         "years": summary["year_over_year"].to_dicts(),
         "year_rows": summary["by_year"].to_dicts(),
-        "states": _table(summary["by_state"], STATE_ROWS),
+        "year_notes": [n for n in notes if n["note"].startswith("year is ")],
+        "states": _table(summary["by_state"], TABLE_ROWS),
         "state_count": summary["by_state"].height,
         "providers": summary["by_provider_type"].to_dicts(),
-        "recipients": _table(summary["top_recipients"], TOP_ROWS),
+        "recipients": _table(summary["top_recipients"], SHOWN_ROWS),
         "concentration": summary["concentration"].to_dicts(),
         "provider_labels": scale.labels.get("provider_type", {}),
         "has_sides": scale.has_sides,
         "scale": scale,
         "structural": scale.structural,
-        "unclassified": _review(
-            analysis.classified, pl.col("approach") == "unclassified", approach_rules
+        "unclassified": review_group(
+            analysis.classified, pl.col("approach") == "unclassified", reader
         ),
-        "ambiguous": _review(
-            analysis.classified, pl.col("ambiguous").fill_null(False), approach_rules
+        "ambiguous": review_group(
+            analysis.classified, pl.col("ambiguous").fill_null(False), reader
         ),
+        "review_sheet_rows": _review_sheet_rows(),
         "sources": summary["sources"].to_dicts(),
-        "notes": _source_notes(summary["sources"]) + _skipped_sheets(analysis.reports),
+        "notes": _notes_by_sheet(notes),
         "rejects": summary["rejects"].to_dicts(),
         "currency_rows": summary["currencies"].to_dicts(),
         "run": run,
@@ -304,32 +318,11 @@ def _table(frame: pl.DataFrame, rows: int) -> list[dict]:
     return frame.group_by("currency", maintain_order=True).head(rows).to_dicts()
 
 
-def _review(classified: pl.DataFrame, condition: pl.Expr, approach_rules: set[str]) -> dict:
-    """The largest grants matching ``condition``, with their count and money per currency.
-    Each row's ``why`` keeps only the evidence about the approach (not rights or provider)."""
-    if classified.is_empty():
-        return {"count": 0, "totals": [], "rows": []}
-    matching = classified.filter(condition)
-    totals = (
-        matching.group_by("currency")
-        .agg(pl.len().alias("grants"), pl.col("amount").sum().alias("total"))
-        .sort("total", descending=True)
-        .to_dicts()
-    )
-    rows = (
-        matching.sort("amount", descending=True, nulls_last=True)
-        .head(REVIEW_ROWS)
-        .with_columns(
-            pl.when(pl.col("description").str.len_chars() > DESCRIPTION_CHARS)
-            .then(pl.col("description").str.slice(0, DESCRIPTION_CHARS) + "…")
-            .otherwise(pl.col("description"))
-            .alias("description")
-        )
-        .to_dicts()
-    )
-    for row in rows:
-        row["why"] = _approach_evidence(row.get("explanation") or "", approach_rules)
-    return {"count": matching.height, "totals": totals, "rows": rows}
+def _review_sheet_rows() -> int:
+    """How many grants the workbook's Review sheet lists at most."""
+    from .workbook import REVIEW_ROW_LIMIT
+
+    return REVIEW_ROW_LIMIT
 
 
 def _rules_per_dimension(taxonomy: Any, scale: Any) -> list[tuple[str, int]]:
@@ -342,24 +335,186 @@ def _rules_per_dimension(taxonomy: Any, scale: Any) -> list[tuple[str, int]]:
     return [(labels.get(dim, dim), count) for dim, count in counts.items()]
 
 
-def _approach_rule_ids(taxonomy: Any) -> set[str]:
-    """Ids of the rules of the taxonomy's primary dimension (empty if unknown)."""
-    try:
-        primary = taxonomy.primary.id
-        return {rule.id for rule in taxonomy.rules if rule.dimension == primary}
-    except AttributeError:
-        return set()
+# --- Grants worth review ---------------------------------------------------------------------
+
+#: One piece of an explanation: 'rule-id: "phrase" in field'.
+_EXPLANATION_PIECE = re.compile(r'^(?P<rule>[^:"]+): "(?P<phrase>.*)" in (?P<field>[a-z_]+)$')
 
 
-def _approach_evidence(explanation: str, approach_rules: set[str]) -> str:
-    """The parts of an explanation ('rule: "phrase" in field; ...') about the approach; an
-    override note is kept too. Empty when no approach rule fired."""
-    if not approach_rules:
-        return explanation
-    parts = [p.strip() for p in explanation.split("; ") if p.strip()]
-    return "; ".join(
-        p for p in parts if p.split(":", 1)[0] in approach_rules or p.startswith("override")
+@dataclass(frozen=True)
+class CategoryEvidence:
+    """What one category's rules found in a grant, as a reader takes it in."""
+
+    category: str
+    label: str
+    #: The matched phrases, each once, in the order the explanation lists them.
+    phrases: tuple[str, ...]
+    #: The fields they were found in, each once.
+    fields: tuple[str, ...]
+    #: Its score as the engine counts it: each rule once, weight x its best field's weight.
+    weight: float
+
+    @property
+    def shown_phrases(self) -> tuple[str, ...]:
+        return self.phrases[:EVIDENCE_PHRASES]
+
+    @property
+    def more_phrases(self) -> int:
+        return max(0, len(self.phrases) - EVIDENCE_PHRASES)
+
+
+@dataclass(frozen=True)
+class EvidenceReader:
+    """Turns an explanation ('res-life-skills: "life skills" in description; ...') into the
+    approach evidence per category, with the taxonomy's labels instead of rule ids.
+
+    Only the approach (primary dimension) rules count: rights or provider-type hits say
+    nothing about why a grant could not be placed on the scale."""
+
+    #: rule id -> (category id, rule weight), for the primary dimension's rules.
+    rules: dict[str, tuple[str, float]]
+    field_weights: dict[str, float]
+    labels: dict[str, str]
+    order: dict[str, int]
+
+    @classmethod
+    def of(cls, taxonomy: Any, scale: Any) -> EvidenceReader:
+        labels = {c.id: c.label for c in scale.categories}
+        order = {c.id: c.order for c in scale.categories}
+        try:
+            primary = taxonomy.primary.id
+            rules = {
+                r.id: (r.category, float(r.weight))
+                for r in taxonomy.rules
+                if r.dimension == primary
+            }
+            weights = dict(taxonomy.settings.field_weights)
+        except AttributeError:  # no taxonomy at hand: nothing can be read as approach evidence
+            rules, weights = {}, {}
+        return cls(rules, weights, labels, order)
+
+    def read(self, explanation: str) -> tuple[list[CategoryEvidence], list[str]]:
+        """(approach evidence per category, strongest first; notes such as an override)."""
+        found: dict[str, dict[str, Any]] = {}
+        notes: list[str] = []
+        for piece in filter(None, (p.strip() for p in explanation.split("; "))):
+            match = _EXPLANATION_PIECE.match(piece)
+            if match is None:
+                if piece.startswith("override"):
+                    notes.append(piece)
+                continue
+            rule = self.rules.get(match["rule"])
+            if rule is None:
+                continue
+            category, weight = rule
+            entry = found.setdefault(category, {"phrases": {}, "fields": {}, "rules": {}})
+            entry["phrases"][match["phrase"]] = None
+            entry["fields"][match["field"]] = None
+            field_weight = self.field_weights.get(match["field"], 1.0)
+            best = entry["rules"].get(match["rule"], 0.0)
+            entry["rules"][match["rule"]] = max(best, weight * field_weight)
+        evidence = [
+            CategoryEvidence(
+                category=category,
+                label=self.labels.get(category, category),
+                phrases=tuple(entry["phrases"]),
+                fields=tuple(entry["fields"]),
+                weight=sum(entry["rules"].values()),
+            )
+            for category, entry in found.items()
+        ]
+        # Strongest first; a tie goes to the scale order, as in the engine.
+        evidence.sort(key=lambda e: (-e.weight, self.order.get(e.category, 1000), e.category))
+        return evidence, notes
+
+
+def review_group(classified: pl.DataFrame, condition: pl.Expr, reader: EvidenceReader) -> dict:
+    """The grants matching ``condition`` that a person should look at (not those an override
+    already decided): their count and money per currency, and the largest ``REVIEW_ROWS`` by
+    absolute amount, each with the reason it is listed and its approach evidence."""
+    if classified.is_empty():
+        return {"count": 0, "totals": [], "rows": [], "more": 0}
+    if "decided_by" in classified.columns:
+        condition = condition & (pl.col("decided_by").fill_null("") != "override")
+    matching = classified.filter(condition)
+    totals = (
+        matching.group_by("currency")
+        .agg(pl.len().alias("grants"), pl.col("amount").sum().alias("total"))
+        .sort(["grants", "currency"], descending=[True, False])
+        .to_dicts()
     )
+    largest = matching.sort(
+        [pl.col("amount").abs(), "record_id"], descending=[True, False], nulls_last=True
+    ).head(REVIEW_ROWS)
+    rows = [_review_row(grant, reader) for grant in largest.to_dicts()]
+    return {
+        "count": matching.height,
+        "totals": totals,
+        "rows": rows,
+        "more": matching.height - len(rows),
+    }
+
+
+def _review_row(grant: dict[str, Any], reader: EvidenceReader) -> dict[str, Any]:
+    evidence, notes = reader.read(grant.get("explanation") or "")
+    description = grant.get("description") or ""
+    short = shorten(description, DESCRIPTION_CHARS)
+    return {
+        **grant,
+        "source": _source_text(grant),
+        "description_short": short,
+        "description_cut": short != description,
+        "reason": review_reason(grant, evidence, reader.labels),
+        "evidence": _evidence_for_reader(grant, evidence),
+        "notes": notes,
+    }
+
+
+def review_reason(
+    grant: dict[str, Any], evidence: list[CategoryEvidence], labels: dict[str, str]
+) -> str:
+    """Why a grant is listed for review, in a sentence (``evidence``: strongest first)."""
+    if grant.get("approach") == "unclassified":
+        if not evidence:
+            return "Too little evidence: no words about the approach were found."
+        return "Too little evidence: what was found falls short of what a decision needs."
+    chosen = grant.get("approach") or ""
+    label = labels.get(chosen, chosen)
+    runner = next((e for e in evidence if e.category != chosen), None)
+    if runner is None:
+        return f"Close call: another category's evidence came close to that for {label} (chosen)."
+    return f"Close call between {label} (chosen) and {runner.label}."
+
+
+def _evidence_for_reader(grant: dict[str, Any], evidence: list[CategoryEvidence]) -> list:
+    """The chosen category first (for an ambiguous grant), then the strongest others."""
+    chosen = grant.get("approach")
+    return sorted(evidence, key=lambda e: e.category != chosen)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most about ``limit`` characters, with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–") + "…"
+
+
+def _source_text(grant: dict[str, Any]) -> str:
+    """Where a grant comes from: "file.xlsx, sheet FY2023, row 7"."""
+    parts = [str(grant.get("source_file") or "")]
+    if grant.get("source_sheet"):
+        parts.append(f"sheet {grant['source_sheet']}")
+    if grant.get("source_row") is not None:
+        parts.append(f"row {grant['source_row']}")
+    return ", ".join(p for p in parts if p)
+
+
+# --- Data quality ----------------------------------------------------------------------------
 
 
 def _source_notes(sources: pl.DataFrame) -> list[dict[str, str]]:
@@ -373,6 +528,17 @@ def _source_notes(sources: pl.DataFrame) -> list[dict[str, str]]:
         for note in items or []:
             notes.append({"file": row["file"], "sheet": row.get("sheet"), "note": str(note)})
     return notes
+
+
+def _notes_by_sheet(notes: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The notes grouped per file and sheet, in the order read: one sentence list each."""
+    grouped: dict[tuple[str, str | None], list[str]] = {}
+    for note in notes:
+        grouped.setdefault((note["file"], note["sheet"]), []).append(note["note"].rstrip(". "))
+    return [
+        {"file": file, "sheet": sheet, "text": "; ".join(items) + "."}
+        for (file, sheet), items in grouped.items()
+    ]
 
 
 def _skipped_sheets(reports: list) -> list[dict[str, str]]:

@@ -135,3 +135,32 @@ def test_hovering_a_bar_shows_a_tooltip(page_report):
     tooltip = page.locator("#vg-tooltip-element")
     tooltip.wait_for(state="visible", timeout=5_000)
     assert "Share of classified" in tooltip.inner_text()
+
+
+def test_tables_scroll_in_their_containers_and_the_page_never_sideways(page_report):
+    page, _, _ = page_report
+    styles = page.evaluate(
+        """() => {
+        const style = (selector, name) => Array.from(document.querySelectorAll(selector))
+            .map(n => getComputedStyle(n)[name]);
+        return {
+            wraps: style('.table-wrap', 'overflowX'),
+            tables: document.querySelectorAll('main table').length,  // not the tooltip's
+            tablesInWraps: document.querySelectorAll('.table-wrap > table').length,
+            nameBreaks: style('td.name', 'overflowWrap').concat(style('td.name', 'wordBreak')),
+            numbersWrap: style('td.num', 'whiteSpace'),
+            numbersAlign: style('td.num', 'textAlign'),
+        };
+    }"""
+    )
+    assert styles["tables"] == styles["tablesInWraps"] > 0
+    assert set(styles["wraps"]) == {"auto"}
+    assert set(styles["nameBreaks"]) <= {"normal"}  # a name wraps between words only
+    assert set(styles["numbersWrap"]) == {"nowrap"} and set(styles["numbersAlign"]) == {"right"}
+    try:
+        for width in (1100, 640):  # a laptop, a narrow window
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(300)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+    finally:
+        page.set_viewport_size({"width": 1100, "height": 900})
