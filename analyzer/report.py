@@ -4,6 +4,12 @@ It opens with the headline findings in plain sentences generated from the summar
 charts (interactive: tooltips and funder/year dropdowns), tables by funder, year and state, the
 grants worth review, data quality and a methodology appendix.
 
+Reading: a wide table scrolls inside its own container (on paper it shrinks to the page); a
+long table shows its first rows and the rest on demand; the review lists show the largest
+grants of each group with their descriptions cut (full text behind <details>) and the reason
+each is listed, with the evidence per category in the taxonomy's labels, not rule ids. The
+workbook's Review sheet and classified.csv have every grant.
+
 Safety: the template is rendered with autoescaping on, so every text from the input is
 HTML-escaped. Chart specs carry input text as JSON inside ``<script type="application/json">``;
 ``<``, ``>`` and ``&`` in that JSON are written as ``\\u003c`` etc., so no grant description can
