@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -295,9 +296,11 @@ def _refuse_binary(data: bytes, where: Location) -> None:
 def to_utf8(data: bytes) -> tuple[bytes, str]:
     """The text as UTF-8 bytes without BOM, and the encoding it was in.
 
-    UTF-8 is tried first (strict), then a BOM decides UTF-16; anything else is Windows-1252,
-    the encoding of Excel's "CSV" on Windows and of old Mac exports, with latin-1 for the five
-    bytes cp1252 leaves undefined.
+    UTF-8 is tried first (strict), then a BOM decides UTF-16. Anything else is one of the
+    single-byte encodings spreadsheet programs write: Windows-1252 (Excel's "CSV" on Windows;
+    latin-1 where it leaves a byte undefined) or Mac Roman (Excel's CSV on classic Mac OS).
+    The same bytes are valid in both, so the one whose non-ASCII characters read as plausible
+    text wins: "today’s" (Mac Roman) over "todayÕs" (cp1252).
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:], "utf-8-sig"
@@ -311,9 +314,40 @@ def to_utf8(data: bytes) -> tuple[bytes, str]:
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252").encode("utf-8"), "cp1252"
+        windows = data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        return data.decode("latin-1").encode("utf-8"), "latin-1"
+        windows = data.decode("latin-1"), "latin-1"
+    mac = data.decode("mac_roman"), "mac_roman"
+    text, encoding = max(windows, mac, key=lambda decoded: _plausibility(decoded[0]))
+    return text.encode("utf-8"), encoding
+
+
+#: Non-ASCII characters that are common in grant text: typographic punctuation and signs.
+_TYPOGRAPHY = set("’‘“”–—…•®©™°·§€£¥\xa0")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _plausibility(text: str, sample: int = 4 * 1024 * 1024) -> int:
+    """How much the non-ASCII characters of a decoded text look like real text.
+
+    Typographic punctuation scores 2 (0 inside a word, where "Se–ora" is a misread "Señora"
+    but "well—being" is real), a letter 1. A capital glued after a lower-case letter
+    ("todayÕs") and anything else (control characters, stray symbols such as ¨ or ª) score -2.
+    """
+    score = 0
+    head = text[:sample]
+    for match in _NON_ASCII.finditer(head):
+        char, at = match.group(), match.start()
+        before = head[at - 1] if at > 0 else " "
+        after = head[at + 1] if at + 1 < len(head) else " "
+        if char in _TYPOGRAPHY:
+            inside_word = before.islower() and after.islower() and char not in "’'"
+            score += 0 if inside_word else 2
+        elif char.isalpha():
+            score += -2 if char.isupper() and before.islower() else 1
+        else:
+            score -= 2
+    return score
 
 
 def line_ending(data: bytes) -> str:

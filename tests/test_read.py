@@ -149,7 +149,21 @@ def test_xlsx_named_csv_and_unsupported_types(tmp_path: Path, fixtures: Path) ->
 def test_encoding_detection() -> None:
     assert to_utf8("é".encode())[1] == "utf-8"
     assert to_utf8("é".encode("cp1252")) == ("é".encode(), "cp1252")
-    assert to_utf8(b"\x81")[1] == "latin-1"  # undefined in cp1252
+    assert to_utf8(b"caf\xe9\x81")[1] == "latin-1"  # \x81 is undefined in cp1252
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fundación Esperanza – today’s “best” café",
+        "Señora Muñoz",
+        "well—being and “care”",
+        "Crèche Saint-Étienne, Zürich",
+    ],
+)
+def test_windows_and_mac_single_byte_encodings_are_told_apart(text: str) -> None:
+    for encoding in ("cp1252", "mac_roman"):
+        assert to_utf8(text.encode(encoding)) == (text.encode(), encoding)
     assert to_utf8("é".encode("utf-16")) == ("é".encode(), "utf-16")
 
 
