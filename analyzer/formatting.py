@@ -56,7 +56,9 @@ def format_ratio(ratio: float | None) -> str:
     """The symptoms-to-causes ratio as "3.2 to 1"."""
     if ratio is None:
         return "n/a"
-    return f"{ratio:.1f} to 1" if ratio < 100 else f"{ratio:,.0f} to 1"
+    digits = 1 if abs(ratio) < 100 else 0
+    ratio = round(ratio, digits) + 0.0  # a tiny negative (a de-obligation) never shows "-0.0"
+    return f"{ratio:,.{digits}f} to 1"
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

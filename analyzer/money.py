@@ -350,6 +350,7 @@ STATE_ALIASES = {
     "washington dc": "DC",
     "washington d.c.": "DC",
     "d.c.": "DC",
+    "d.c": "DC",
     "northern mariana islands": "MP",
     "virgin islands": "VI",
     "us virgin islands": "VI",
@@ -370,12 +371,12 @@ def state_codes() -> dict[str, str]:
 
 
 def normalise_state(column: str) -> pl.Expr:
-    """A US state or territory (code or name, any case, or "City, ST") -> USPS code;
-    anything else kept as written (stripped)."""
+    """A US state or territory (code or name, any case, or "City, ST" / "City, State name")
+    -> USPS code; anything else kept as written (stripped)."""
     text = pl.col(column).str.strip_chars()
     key = text.str.to_lowercase().str.replace_all(r"\s+", " ")
     direct = key.replace_strict(state_codes(), default=None, return_dtype=pl.String)
-    trailing = key.str.extract(r",\s*([a-z]{2})\.?$", 1).replace_strict(
+    trailing = key.str.extract(r",\s*([a-z][a-z .]*?)\.?$", 1).replace_strict(
         state_codes(), default=None, return_dtype=pl.String
     )
     return pl.when(_blank(pl.col(column))).then(None).otherwise(pl.coalesce(direct, trailing, text))

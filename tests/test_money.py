@@ -204,8 +204,10 @@ def test_fiscal_year(start_month: int | None, day: date, year: int) -> None:
 def test_states() -> None:
     frame = pl.DataFrame(
         {"s": ["ny", "New York", " minnesota ", "Washington, DC", "Rockville, MD", "PR",
-               "UK Wide", "District of Columbia", "", None]}
+               "UK Wide", "District of Columbia", "", None, "Miami, Florida",
+               "Washington, D.C.", "Santa Fe, New Mexico", "Springfield, Ill."]}
     )  # fmt: skip
     assert frame.select(normalise_state("s")).to_series().to_list() == [
-        "NY", "NY", "MN", "DC", "MD", "PR", "UK Wide", "DC", None, None
+        "NY", "NY", "MN", "DC", "MD", "PR", "UK Wide", "DC", None, None, "FL", "DC", "NM",
+        "Springfield, Ill.",
     ]  # fmt: skip
