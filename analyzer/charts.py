@@ -411,7 +411,7 @@ def _hundred_percent_bars(
         f"{key}:N",
         title=None,
         sort=alt.EncodingSortField(field=sort_field, op="max", order="descending"),
-        axis=alt.Axis(labelLimit=240),
+        axis=alt.Axis(labelLimit=320),
     )
     bars = (
         base.transform_filter("datum.kind == 'classified'")
