@@ -141,6 +141,11 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def say(text: str, *, stderr: bool = False) -> None:
+    """Plain text for people: no rich markup or highlighting applied to data from the input."""
+    (err if stderr else out).print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def print_json(data: Any) -> None:
     """JSON on stdout, nothing else, so scripts can parse it."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -193,7 +198,7 @@ def ingest_command(
         print_json([report.to_dict() for report in result.reports])
         return
     _print_reports(result.reports)
-    out.print(f"stored in {db}", markup=False, highlight=False)
+    say(f"stored in {db}")
 
 
 def _print_reports(reports: list) -> None:
@@ -226,10 +231,10 @@ def _print_reports(reports: list) -> None:
             for kind, reasons in (("excluded", report.excluded_reasons),
                                   ("rejected", report.rejected_reasons)):  # fmt: skip
                 for reason, count in reasons.items():
-                    out.print(f"  {where}{kind}: {count:,} {reason}", markup=False, highlight=False)
+                    say(f"  {where}{kind}: {count:,} {reason}")
             for note in report.notes:
                 if not note.startswith("sheet skipped"):
-                    out.print(f"  {where}note: {note}", markup=False, highlight=False)
+                    say(f"  {where}note: {note}")
         out.print("")
 
 
@@ -264,13 +269,9 @@ def inspect_command(
     for item in found:
         title = item.file + (f" [{item.sheet}]" if item.sheet else "")
         out.print(f"[bold]{escape_markup(title)}[/]")
-        out.print(
-            f"  header row: {item.header_row}   preset: {item.preset or '-'}",
-            markup=False,
-            highlight=False,
-        )
+        say(f"  header row: {item.header_row}   preset: {item.preset or '-'}")
         if item.problem:
-            out.print(f"  would not load: {item.problem}", markup=False, highlight=False)
+            say(f"  would not load: {item.problem}")
         mapping = Table(show_edge=False, box=None, padding=(0, 2))
         mapping.add_column("field")
         mapping.add_column("column")
@@ -278,11 +279,11 @@ def inspect_command(
             mapping.add_row(field_name, header)
         out.print(mapping)
         if item.missing:
-            out.print("  not found: " + ", ".join(item.missing), markup=False, highlight=False)
+            say("  not found: " + ", ".join(item.missing))
         for text in item.ambiguous:
-            out.print(f"  ambiguous: {text}", markup=False, highlight=False)
+            say(f"  ambiguous: {text}")
         for note in item.notes:
-            out.print(f"  note: {note}", markup=False, highlight=False)
+            say(f"  note: {note}")
         if item.preview:
             # One line per field, rows across: readable however many columns the file has.
             rows = item.preview[:3]
@@ -336,9 +337,9 @@ def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: Jso
             "\n".join(f"{cur} {amount:,.2f}" for cur, amount in source["totals"].items()),
         )
     out.print(table)
-    out.print(f"{data['grants']:,} grants", markup=False, highlight=False)
+    say(f"{data['grants']:,} grants")
     for currency_code, amount in data["totals"].items():
-        out.print(f"total {currency_code} {amount:,.2f}", markup=False, highlight=False)
+        say(f"total {currency_code} {amount:,.2f}")
 
 
 @app.command("export")
@@ -352,7 +353,7 @@ def export_command(
     from .ingest import export
 
     rows = export(db, output)
-    out.print(f"wrote {rows:,} grants to {output}", markup=False, highlight=False)
+    say(f"wrote {rows:,} grants to {output}")
 
 
 def _cell_preview(text: str | None, width: int = 24) -> str:
@@ -400,25 +401,20 @@ def classify_command(
     )
     counts = frame.group_by("approach").len().sort("len", descending=True)
     where = " and ".join(str(p) for p in (output, db) if p is not None)
-    out.print(f"classified {frame.height:,} grants into {where}", markup=False, highlight=False)
+    say(f"classified {frame.height:,} grants into {where}")
     for approach, count in counts.iter_rows():
-        out.print(f"  {approach:<24}{count:>10,}", markup=False, highlight=False)
+        say(f"  {approach:<24}{count:>10,}")
     decided = frame.get_column("decided_by").value_counts(sort=True)
-    out.print(
-        "decided by " + ", ".join(f"{name} {n:,}" for name, n in decided.iter_rows()),
-        markup=False,
-        highlight=False,
-    )
+    say("decided by " + ", ".join(f"{name} {n:,}" for name, n in decided.iter_rows()))
     if overrides is not None:
         from .overrides import load_overrides, unmatched_keys
 
         unmatched = unmatched_keys(load_overrides(overrides, taxonomy=taxonomy), frame)
         if unmatched:
             shown = ", ".join(unmatched[:10]) + (" ..." if len(unmatched) > 10 else "")
-            err.print(
+            say(
                 f"warning: {len(unmatched)} override(s) in {overrides} name no grant: {shown}",
-                markup=False,
-                highlight=False,
+                stderr=True,
             )
 
 
@@ -537,23 +533,16 @@ def taxonomy_check_command(
         print_json(report.to_dict())
         return
     tax = report.taxonomy
-    out.print(
+    say(
         f"{tax.source}: taxonomy {tax.name} {tax.version} is valid ({len(tax.rules)} rules, "
-        f"{len(tax.examples)} examples, {len(report.findings)} warnings)",
-        markup=False,
-        highlight=False,
+        f"{len(tax.examples)} examples, {len(report.findings)} warnings)"
     )
     for finding in report.findings:
-        out.print(f"  - warning: {finding}", markup=False, highlight=False, soft_wrap=True)
+        say(f"  - warning: {finding}")
     if verbose:
         for rule in tax.rules:
             note = f" - {rule.note}" if rule.note else ""
-            out.print(
-                f"  {rule.id} -> {rule.dimension}.{rule.category} (line {rule.line}){note}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+            say(f"  {rule.id} -> {rule.dimension}.{rule.category} (line {rule.line}){note}")
 
 
 @taxonomy_app.command("test")
@@ -568,22 +557,13 @@ def taxonomy_test_command(file: TaxonomyFileArgument, as_json: JsonOption = Fals
     else:
         for result in report.failures:
             where = f"{result.example.file}, line {result.example.line}"
-            out.print(f"FAIL {where}: {result.example.label()}", markup=False, highlight=False)
+            say(f"FAIL {where}: {result.example.label()}")
             for key, want in result.expected.items():
                 got = result.got.get(key)
-                out.print(f"     {key}: expected {want}, got {got}", markup=False, highlight=False)
-            out.print(
-                f"     because: {result.explanation or 'no rule fired'}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+                say(f"     {key}: expected {want}, got {got}")
+            say(f"     because: {result.explanation or 'no rule fired'}")
         passed = len(report.results) - len(report.failures)
-        out.print(
-            f"{report.taxonomy.name}: {passed} of {len(report.results)} examples pass",
-            markup=False,
-            highlight=False,
-        )
+        say(f"{report.taxonomy.name}: {passed} of {len(report.results)} examples pass")
     if not report.passed:
         raise typer.Exit(1)
 
@@ -611,12 +591,9 @@ def taxonomy_list_command(as_json: JsonOption = False) -> None:
         print_json(items)
         return
     for item in items:
-        out.print(
+        say(
             f"{item['name']} {item['version']} ({item['rules']} rules, "
-            f"{item['examples']} examples): " + ", ".join(item["categories"]),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            f"{item['examples']} examples): " + ", ".join(item["categories"])
         )
 
 
@@ -651,12 +628,10 @@ def evaluate_command(
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    out.print(
+    say(
         f"{result.gold} ({result.rows} labelled rows) with taxonomy {result.taxonomy}\n"
         f"accuracy {result.accuracy:.3f}   coverage {result.coverage:.3f}   "
-        f"precision when classified {pct(result.precision_when_classified)}",
-        markup=False,
-        highlight=False,
+        f"precision when classified {pct(result.precision_when_classified)}"
     )
     table = Table(show_edge=False)
     for name in ("category", "gold", "predicted", "correct", "precision", "recall", "F1"):
@@ -731,13 +706,11 @@ def analyze_command(
         ),
     )
     for sentence in analysis.headline():
-        out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)
+        say(f"- {sentence}")
     out.print("")
     for kind in ("brief", "workbook", "summary", "classified", "charts"):
         if kind in analysis.files:
-            out.print(
-                f"{kind:<11} {analysis.files[kind]}", markup=False, highlight=False, soft_wrap=True
-            )
+            say(f"{kind:<11} {analysis.files[kind]}")
 
 
 @review_app.command("apply")
@@ -768,19 +741,14 @@ def review_apply_command(
         )
         return
     if not decisions.height:
-        out.print(
+        say(
             f"No decisions in the Review sheet of {workbook.name}: pick a category (or write "
-            "shares) and give a reason on the rows you decide, save, and run this again.",
-            markup=False,
-            highlight=False,
+            "shares) and give a reason on the rows you decide, save, and run this again."
         )
         return
-    out.print(
+    say(
         f"{decisions.height} decision(s) from {workbook.name} are in {ledger}. Apply them with "
-        f"--overrides {ledger} (analyzer analyze or analyzer classify).",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f"--overrides {ledger} (analyzer analyze or analyzer classify)."
     )
 
 
