@@ -17,21 +17,25 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
 from .errors import AnalyzerError
 from .matching import (
-    FIELD_COUNT,
-    FIELD_ID,
-    ID,
+    MASK,
     ROW,
     Evidence,
+    HitDetail,
     Matcher,
+    Texts,
     compile_taxonomy,
-    gather_evidence,
+    hit_detail,
+    read_texts,
+    row_evidence,
     text_column,
+    words_of,
 )
 from .schema import (
     ALLOCATIONS_SCHEMA,
@@ -41,7 +45,6 @@ from .schema import (
     GRANTS_SCHEMA,
     MATCHES_SCHEMA,
     MONEY,
-    TEXT_FIELDS,
     Classification,
 )
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
@@ -56,78 +59,71 @@ POLICIES = ("primary", "split")
 # --- Scores ----------------------------------------------------------------------------------
 
 
-def best_hits(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
-    """row, cat, rule, field_weight: each rule that fired, once per grant, with its best field.
-
-    Sorted by row, category and rule. One integer key sorted once replaces a hash group-by:
-    the frame is already sorted by row, so the sort is cheap, and the best field of each rule
-    comes first because the field's rank by weight is the key's last digit.
-    """
-    rules = len(matcher.rule_ids)
-    categories = matcher.categories.height
-    cat = pl.lit(matcher.rule_cat).gather(pl.col("rule")).cast(pl.UInt64)
-    rank = pl.lit(pl.Series(matcher.field_rank, dtype=pl.UInt64)).gather(pl.col("field"))
-    key = evidence.fired.select(
-        (((pl.col("row").cast(pl.UInt64) * categories + cat) * rules + pl.col("rule")) * 8 + rank)
-        .sort()
-        .alias("key")
-    )
-    field_of_rank = pl.Series(
-        sorted(range(len(matcher.field_rank)), key=lambda f: matcher.field_rank[f]), dtype=ID
-    )
-    best = key.filter(_first_of_run(pl.col("key") // 8)).select(
-        (pl.col("key") // (8 * rules * categories)).cast(ROW).alias("row"),
-        (pl.col("key") // (8 * rules) % categories).cast(pl.UInt32).alias("cat"),
-        (pl.col("key") // 8 % rules).cast(pl.UInt32).alias("rule"),
-        pl.lit(field_of_rank).gather(pl.col("key") % 8).alias("field"),
-    )
-    return best.with_columns(
-        pl.lit(matcher.rule_field_weight)
-        .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
-        .alias("field_weight")
-    ).drop("field")
-
-
-def category_scores(best: pl.DataFrame, matcher: Matcher, n: int) -> pl.DataFrame:
+def category_scores(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
     """One Float64 column per category (``c<cat id>``), one row per grant.
 
-    A rule that fires adds weight x field weight once per grant, with its best field. Sums
-    are exact: scores are added as integers (millionths), per run of the sorted (row,
-    category) key, and scattered into one flat row-major array that is then read column by
-    column.
+    A rule that fires adds weight x field weight once per grant, with its best field: fields
+    are taken heaviest first, and each adds only the rules no heavier field fired. The rules
+    of a category with equal weights are counted together (a popcount of their bits in the
+    row's rule mask). Sums are exact: scores are added as integers (millionths).
     """
-    categories = matcher.categories.height
+    words = matcher.rule_words
     micro = 10**SCORE_DECIMALS
-    scores = best.select(
-        (pl.col("row").cast(pl.UInt64) * categories + pl.col("cat")).alias("key"),
-        (pl.lit(matcher.rule_weight).gather(pl.col("rule")) * pl.col("field_weight") * micro)
-        .round(0)
-        .cast(pl.Int64)
-        .cum_sum()
-        .alias("running"),
+    new_by_weight = _rules_by_best_field_weight(evidence, matcher)
+    groups: dict[tuple[int, float], int] = {}
+    for rule, (cat, weight) in enumerate(
+        zip(matcher.rule_cat.to_list(), matcher.rule_weight.to_list(), strict=True)
+    ):
+        groups[(cat, weight)] = groups.get((cat, weight), 0) | (1 << matcher.rule_bit[rule])
+    terms: dict[int, list[pl.Expr]] = {}
+    for (cat, weight), rules in groups.items():
+        for field_weight, masks in new_by_weight:
+            unit = _micro_units(weight, field_weight, micro)
+            for word, wanted in enumerate(words_of(rules, words)):
+                if wanted and unit:
+                    count = (pl.lit(masks[word]) & pl.lit(wanted, MASK)).bitwise_count_ones()
+                    terms.setdefault(cat, []).append(count.cast(pl.Int64) * unit)
+    return pl.select(
+        (
+            (pl.sum_horizontal(terms[cat]) / micro)
+            if cat in terms
+            else pl.repeat(0.0, evidence.rows, dtype=pl.Float64)
+        ).alias(f"c{cat}")
+        for cat in range(matcher.categories.height)
     )
-    last = scores.filter(_last_of_run(pl.col("key")))
-    totals = last.get_column("running") - last.get_column("running").shift(1, fill_value=0)
-    flat = pl.zeros(n * categories, dtype=pl.Int64, eager=True)
-    if last.height:
-        flat = flat.scatter(last.get_column("key"), totals)
-    return pl.DataFrame(
-        [
-            (flat.gather_every(categories, offset=cat) / micro).alias(f"c{cat}")
-            for cat in range(categories)
-        ],
-        height=n,
-    )
 
 
-def _first_of_run(key: pl.Expr) -> pl.Expr:
-    """True on the first row of each run of equal values of a sorted key."""
-    return (key != key.shift(1)).fill_null(True)
+def _rules_by_best_field_weight(
+    evidence: Evidence, matcher: Matcher
+) -> list[tuple[float, list[pl.Series]]]:
+    """(field weight, rule mask) per field weight, heaviest first: the rules whose best field
+    has that weight (fired there and in no heavier field)."""
+    words = matcher.rule_words
+    weights = matcher.taxonomy.settings.field_weights
+    by_weight: dict[float, list[str]] = {}
+    for field in evidence.fields:
+        by_weight.setdefault(float(weights.get(field, 0.0)), []).append(field)
+    seen = [pl.zeros(evidence.rows, dtype=MASK, eager=True) for _ in range(words)]
+    out = []
+    for weight in sorted(by_weight, reverse=True):
+        fired = [evidence.fired(field, words) for field in by_weight[weight]]
+        union = [_or_series([masks[word] for masks in fired]) for word in range(words)]
+        out.append((weight, [union[w] & ~seen[w] for w in range(words)]))
+        seen = [seen[w] | union[w] for w in range(words)]
+    return out
 
 
-def _last_of_run(key: pl.Expr) -> pl.Expr:
-    """True on the last row of each run of equal values of a sorted key."""
-    return (key != key.shift(-1)).fill_null(True)
+def _or_series(series: list[pl.Series]) -> pl.Series:
+    out = series[0]
+    for other in series[1:]:
+        out = out | other
+    return out
+
+
+def _micro_units(weight: float, field_weight: float, micro: int) -> int:
+    """weight x field weight in millionths, rounded as polars rounds (one rule's score)."""
+    product = pl.Series([weight], dtype=pl.Float64) * field_weight * micro
+    return int(product.round(0).cast(pl.Int64).item())
 
 
 def _columns(matcher: Matcher, dimension: str) -> list[tuple[int, str]]:
@@ -194,34 +190,31 @@ def decide_primary(
 
 
 def _out_of_scope(evidence: Evidence, matcher: Matcher, scores: pl.DataFrame) -> pl.Expr:
-    """Per row: long enough and no in-scope context in the scope fields (False without scope)."""
+    """Per row: no rule of the primary dimension fired, no in-scope context in the scope
+    fields, and at least ``min_words`` words there (False without a scope)."""
     tax = matcher.taxonomy
-    n = evidence.rows
-    if tax.scope is None or n == 0:
+    if tax.scope is None or evidence.rows == 0:
         return pl.lit(False).alias("out_of_scope")
-    masks = evidence.masks
+    fields = [f for f in tax.scope_fields() if f in evidence.fields]
     in_scope = pl.lit(False)
-    for f in tax.scope_fields():
-        for word, wanted in enumerate(matcher.scope_mask):
+    for field in fields:
+        named = evidence.texts.fields[field].values
+        for word, wanted in enumerate(words_of(matcher.scope_contexts, matcher.context_words)):
             if wanted:
-                column = pl.col(f"m{FIELD_ID[f]}_{word}")
-                in_scope = in_scope | ((column & pl.lit(wanted, pl.UInt64)) != 0)
+                found = pl.lit(named.get_column(f"x{word}").gather(evidence.codes(field)))
+                in_scope = in_scope | ((found & pl.lit(wanted, MASK)) != 0)
     primary = [pl.col(f"c{cat}") for cat, _ in _columns(matcher, tax.primary.id)]
-    candidates = (
-        pl.concat([masks, scores.select(primary)], how="horizontal")
-        .with_row_index("row")
-        .filter(~in_scope & (pl.max_horizontal(primary) == 0))
-        .get_column("row")
-    )
-    fields = [f for f in tax.scope_fields() if f in evidence.text.columns]
-    outcome = pl.zeros(n, dtype=pl.Boolean, eager=True)
+    candidates = scores.select(~in_scope & (pl.max_horizontal(primary) == 0)).to_series().arg_true()
+    outcome = pl.zeros(evidence.rows, dtype=pl.Boolean, eager=True)
     if candidates.len() and fields:
-        words = evidence.text.select(
-            pl.sum_horizontal(
-                pl.col(f).gather(candidates).str.count_matches(r"[\p{L}\p{N}]+") for f in fields
-            )
-        ).to_series()
-        outcome = outcome.scatter(candidates, words >= tax.scope.min_words)
+        # Words are counted only where they decide (counting every text costs more).
+        words = pl.sum_horizontal(
+            pl.lit(
+                evidence.texts.fields[f].text.gather(evidence.codes(f).gather(candidates))
+            ).str.count_matches(r"[\p{L}\p{N}]+")
+            for f in fields
+        )
+        outcome = outcome.scatter(candidates, pl.select(words >= tax.scope.min_words).to_series())
     return pl.lit(outcome).alias("out_of_scope")
 
 
@@ -395,53 +388,76 @@ def format_units(units: pl.Expr) -> pl.Expr:
     return pl.when(units == SHARE_UNIT).then(pl.lit("1")).otherwise(pl.lit("0.") + digits)
 
 
-def explanation_pieces(evidence: Evidence) -> pl.DataFrame:
-    """row, explanation: 'rule: "phrase" in field; ...' in text order, for rows with hits."""
-    # Collecting lists and joining them is several times faster than str.join in a group-by.
-    return (
-        evidence.fired.select(
-            "row",
-            pl.lit(evidence.pieces)
-            .gather(pl.col("pair") * FIELD_COUNT + pl.col("field"))
-            .alias("piece"),
+def explanation_texts(evidence: Evidence) -> pl.Series:
+    """'rule: "phrase" in field; ...' per row ("" where nothing fired): the segments of the
+    row's fields in field order (each in text order), then its pattern hits."""
+    segments = [
+        rows.table.get_column("segment").gather(rows.keys) for rows in evidence.fields.values()
+    ]
+    if evidence.patterns.height:
+        patterns = pl.Series([None] * evidence.rows, dtype=pl.String)
+        segments.append(
+            patterns.scatter(
+                evidence.patterns.get_column("row"), evidence.patterns.get_column("segment")
+            )
         )
-        .group_by("row", maintain_order=True)
-        .agg("piece")
-        .select("row", pl.col("piece").list.join("; ").alias("explanation"))
-    )
-
-
-def matched_rules(best: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
-    """row, matched_rules: rule ids by category, then rule order, for rows with hits."""
+    if not segments:
+        return pl.repeat("", evidence.rows, dtype=pl.String, eager=True).alias("explanation")
     return (
-        best.select("row", pl.lit(matcher.rule_ids).gather(pl.col("rule")).alias("rule_id"))
-        .group_by("row", maintain_order=True)
-        .agg("rule_id")
-        .select("row", pl.col("rule_id").list.join(";").alias("matched_rules"))
+        pl.select(pl.concat_str([pl.lit(s) for s in segments], separator="; ", ignore_nulls=True))
+        .to_series()
+        .alias("explanation")
     )
 
 
-def explanations(n: int, rules: pl.DataFrame, pieces: pl.DataFrame) -> pl.DataFrame:
-    """matched_rules and explanation for every row ("" where no rule fired)."""
-    every_row = pl.DataFrame({"row": pl.int_range(n, dtype=ROW, eager=True)})
-    return (
-        every_row.join(rules, on="row", how="left", maintain_order="left")
-        .join(pieces, on="row", how="left", maintain_order="left")
-        .select(pl.col("matched_rules", "explanation").fill_null(""))
-    )
+def matched_rules(evidence: Evidence, matcher: Matcher) -> pl.Series:
+    """Rule ids by category, then rule order, per row ("" where no rule fired).
+
+    Rule bits follow that order, so the text is the row's rule mask read a byte at a time:
+    each byte is looked up in a table of the 256 texts its eight rules can make.
+    """
+    words = matcher.rule_words
+    fired = [evidence.fired(field, words) for field in evidence.fields]
+    rule_ids = matcher.rule_ids.to_list()
+    by_bit = sorted(range(len(rule_ids)), key=lambda rule: matcher.rule_bit[rule])
+    parts = []
+    for byte in range((len(by_bit) + 7) // 8):
+        mask = _or_series([masks[byte // 8] for masks in fired])
+        value = (pl.lit(mask) // (1 << (8 * (byte % 8)))) % 256
+        parts.append(pl.lit(_byte_texts(by_bit[8 * byte : 8 * byte + 8], rule_ids)).gather(value))
+    if not parts:
+        return pl.repeat("", evidence.rows, dtype=pl.String, eager=True).alias("matched_rules")
+    text = pl.concat_str(parts, separator=";", ignore_nulls=True)
+    return pl.select(text).to_series().alias("matched_rules")
 
 
-def matches_frame(grants: pl.DataFrame, evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
-    """MATCHES_SCHEMA: one row per rule hit that counted (rule, field, phrase)."""
+def _byte_texts(rules: list[int], rule_ids: list[str]) -> pl.Series:
+    """For each byte value, the ids of the rules whose bits it sets, ';'-joined (null for 0)."""
+    texts = [
+        ";".join(rule_ids[rule] for bit, rule in enumerate(rules) if value >> bit & 1) or None
+        for value in range(256)
+    ]
+    return pl.Series(texts, dtype=pl.String)
+
+
+def matches_frame(grants: pl.DataFrame, evidence: Evidence) -> pl.DataFrame:
+    """MATCHES_SCHEMA: one row per rule hit that counted (rule, field, phrase), field by
+    field (phrases in field order, then patterns), row by row within a field."""
+    lists = [(rows.keys, rows.table.get_column("pieces")) for rows in evidence.fields.values()]
+    parts = [
+        pl.DataFrame({"row": pl.int_range(evidence.rows, dtype=ROW, eager=True)})
+        .with_columns(pl.lit(pieces).gather(keys).alias("piece"))
+        .explode("piece")
+        .drop_nulls("piece")
+        for keys, pieces in lists
+    ]
+    parts.append(evidence.patterns.select("row", pl.col("pieces").alias("piece")).explode("piece"))
+    found = pl.concat(parts)
     ids = grants.select(text_column(grants, "record_id")).to_series()
-    cat = pl.lit(matcher.rule_cat).gather(pl.col("rule"))
-    return evidence.fired.select(
+    described = evidence.texts.piece_columns
+    return found.select(
         pl.lit(ids).gather(pl.col("row")).alias("record_id"),
-        pl.lit(matcher.categories.get_column("dimension")).gather(cat).alias("dimension"),
-        pl.lit(matcher.categories.get_column("category")).gather(cat).alias("category"),
-        pl.lit(matcher.rule_ids).gather(pl.col("rule")).alias("rule_id"),
-        pl.lit(pl.Series(TEXT_FIELDS)).gather(pl.col("field")).alias("field"),
-        pl.lit(evidence.phrase_text.str.strip_chars()).gather(pl.col("vid")).alias("phrase"),
+        *[pl.lit(described.get_column(c)).gather(pl.col("piece")) for c in described.columns],
     ).cast(MATCHES_SCHEMA)
 
 
@@ -527,22 +543,30 @@ def classify_grants(
     return run_engine(grants, taxonomy, overrides=overrides).classification
 
 
-#: Rows per chunk: the engine classifies chunks of rows side by side (every step is local to
-#: a row), which keeps both cores busy and bounds the memory of the intermediate frames.
-CHUNK_ROWS = 50_000
+#: Rows per chunk: after the text work (once per distinct text, for the whole frame) every
+#: step is local to a row, so chunks of rows are classified side by side, which keeps both
+#: cores busy and bounds the memory of the intermediate frames.
+CHUNK_ROWS = 100_000
 
 
 @dataclass
 class EngineRun:
-    """A classification with the intermediate frames ``explain`` reads."""
+    """A classification with the intermediate results ``explain`` reads."""
 
     classification: Classification
     matcher: Matcher
-    #: Evidence and scores, kept only for frames of one chunk (``explain`` reads one grant).
-    evidence: Evidence | None
+    #: Row evidence and scores, kept only for frames of one chunk (``explain`` reads one grant).
+    row_evidence: Evidence | None
     scores: pl.DataFrame | None
     #: row, key, approach, reason, reviewer of the grants an override decided (last chunk).
     overridden: pl.DataFrame | None
+
+    @cached_property
+    def evidence(self) -> HitDetail | None:
+        """Every hit of the grants as a row of its own (one chunk only)."""
+        if self.row_evidence is None:
+            return None
+        return hit_detail(self.row_evidence, self.matcher)
 
 
 @dataclass
@@ -576,14 +600,22 @@ def run_engine(
         ledger = (
             overrides if isinstance(overrides, Ledger) else load_overrides(overrides, taxonomy=tax)
         )
-    chunks = [grants.slice(start, CHUNK_ROWS) for start in range(0, grants.height, CHUNK_ROWS)]
-    if len(chunks) <= 1:
-        parts = [_classify_part(grants, matcher, ledger, keep_evidence=True)]
+    texts = read_texts(grants, matcher)
+    starts = list(range(0, grants.height, CHUNK_ROWS))
+    if len(starts) <= 1:
+        parts = [_classify_part(grants, texts, 0, matcher, ledger, keep_evidence=True)]
     else:
         # polars releases the GIL and many of its operations use one core: chunks side by
         # side keep every core busy.
         with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
-            parts = list(pool.map(lambda chunk: _classify_part(chunk, matcher, ledger), chunks))
+            parts = list(
+                pool.map(
+                    lambda start: _classify_part(
+                        grants.slice(start, CHUNK_ROWS), texts, start, matcher, ledger
+                    ),
+                    starts,
+                )
+            )
     applied = [p.applied for p in parts if p.applied is not None]
     run = {
         "taxonomy_name": tax.name,
@@ -606,19 +638,25 @@ def run_engine(
 
 
 def _classify_part(
-    grants: pl.DataFrame, matcher: Matcher, ledger, *, keep_evidence: bool = False
+    grants: pl.DataFrame,
+    texts: Texts,
+    start: int,
+    matcher: Matcher,
+    ledger,
+    *,
+    keep_evidence: bool = False,
 ) -> _Part:
-    """Classify one chunk of rows (row numbers are local to the chunk)."""
-    evidence = gather_evidence(grants, matcher)
-    best = best_hits(evidence, matcher)
-    scores = category_scores(best, matcher, grants.height)
+    """Classify the chunk of rows ``grants``, rows start.. of the frame ``texts`` was read
+    from (row numbers are local to the chunk)."""
+    evidence = row_evidence(texts, matcher, start, grants.height)
+    scores = category_scores(evidence, matcher)
     decisions, shares = decide_primary(scores, evidence, matcher)
     applied = None
     if ledger is not None:
         decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
     labels = decide_labels(scores, matcher)
-    explained = explanations(
-        grants.height, matched_rules(best, matcher), explanation_pieces(evidence)
+    explained = pl.DataFrame(
+        [matched_rules(evidence, matcher), explanation_texts(evidence)], height=grants.height
     )
     if applied is not None and applied.height:
         explained = _with_override_notes(explained, applied)
@@ -642,7 +680,7 @@ def _classify_part(
     )
     return _Part(
         table=table,
-        matches=matches_frame(grants, evidence, matcher),
+        matches=matches_frame(grants, evidence),
         allocations=allocate(grants, decisions, shares),
         applied=applied,
         evidence=evidence if keep_evidence else None,

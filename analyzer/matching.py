@@ -1,22 +1,31 @@
-"""Pass 1 of the engine: what every grant's text says, as long frames of integer ids.
+"""Pass 1 of the engine: what the grants' texts say, worked out once per distinct text.
 
-Each text field is normalised (``phrases.normalize_expr``) and searched once with an
-Aho-Corasick automaton (polars ``str.extract_many``, overlapping) holding every phrase variant
-that field needs: linear time whatever the taxonomy says, whole words from the padding, and
-nested phrases all found. Patterns (Rust regex: linear time) run on the same text.
+Portfolios repeat themselves: the same funders, programmes, recipients and boilerplate come
+back on thousands of rows. So each text field is first reduced to its distinct values
+(:func:`distinct_ids`) and all text work runs once per distinct value (:func:`read_texts`):
+normalisation (``phrases.normalize_expr``), one Aho-Corasick search (polars
+``str.extract_many``, overlapping) for every phrase variant the field needs (linear time
+whatever the taxonomy says, whole words thanks to the padding, nested phrases all found),
+patterns (Rust regex: linear time), and the comparison of nested phrases. What a value says is
+a list of hits in text order plus bit masks: the rules it hits (one bit per rule) and the
+contexts it names (one bit per context).
 
-Everything after the search is a lookup by integer id (``gather``) or a pass over frames kept
-sorted by row, never a Python loop over rows and never a hash group-by on millions of rows:
+Rows refer to values by integer code, and the work per row is bitwise arithmetic on those
+masks (:func:`row_evidence`):
 
-* phrase id -> the rules it triggers and the contexts it belongs to (lists, exploded);
-* contexts found in each field -> one 64-bit mask per field and row, so a rule's
-  ``requires``/``unless`` is a bitwise AND on its hits;
-* a hit whose phrase is only part of a longer phrase of a competing category ("mental health"
-  in "mental health court") is marked nested, from a containment table built at compile time.
+* the contexts named in a rule's fields are ORed per row, and each rule's ``requires`` and
+  ``unless`` become one bit of the row's ``passed`` mask;
+* a hit counts when its rule passed and no competing rule (same dimension, other category)
+  whose longer phrase contains it in the same text passed too ("mental health" inside
+  "mental health court");
+* so which hits of a value count depends only on the value and on the passed rules among
+  those it hits. That pair is the value's *key* in a row; explanations, the rules that fired
+  and the matches are worked out once per distinct key, not once per hit.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -30,6 +39,39 @@ FIELD_COUNT = len(TEXT_FIELDS)
 ROW = pl.UInt32
 ID = pl.UInt32
 MASK = pl.UInt64
+#: 1 << b for b in 0..63: bit positions become UInt64 masks by lookup.
+BITS = pl.Series([1 << b for b in range(64)], dtype=MASK)
+
+
+def words_of(mask: int, count: int) -> list[int]:
+    """A bit mask held in a Python int as ``count`` 64-bit words, lowest first."""
+    return [(mask >> (64 * word)) & (2**64 - 1) for word in range(count)]
+
+
+def mask_names(prefix: str, count: int) -> list[str]:
+    """Column names of a mask held in ``count`` UInt64 columns: ``p0``, ``p1``..."""
+    return [f"{prefix}{word}" for word in range(count)]
+
+
+def bit_columns(bit: pl.Expr, prefix: str, count: int) -> list[pl.Expr]:
+    """A bit position as a mask of ``count`` UInt64 columns (one of them non-zero)."""
+    return [
+        pl.when(bit // 64 == word)
+        .then(pl.lit(BITS).gather(bit % 64))
+        .otherwise(pl.lit(0, MASK))
+        .alias(name)
+        for word, name in enumerate(mask_names(prefix, count))
+    ]
+
+
+@dataclass
+class ContextTest:
+    """Rules that look at the same fields for the same requires (or unless) contexts: one
+    bitwise test per row decides them all."""
+
+    fields: tuple[str, ...]
+    contexts: int
+    rules: int
 
 
 @dataclass
@@ -57,35 +99,44 @@ class Matcher:
     #: Per rule and field (index rule * FIELD_COUNT + field): the field weight, null where the
     #: rule does not look at that field.
     rule_field_weight: pl.Series
-    #: Per rule: which distinct set of fields it looks at (index into ``field_sets``).
-    rule_field_set: pl.Series
-    field_sets: list[tuple[str, ...]]
-    #: Per 64-context word: the rule's requires / unless masks (UInt64 per rule).
-    rule_requires: list[pl.Series]
-    rule_unless: list[pl.Series]
+    #: Per rule: its bit in a rule mask. Bits follow category, then declaration order, so a
+    #: mask read bit by bit lists rules in the order ``matched_rules`` shows them.
+    rule_bit: list[int]
+    #: Rules with no ``requires`` (their requirement is met everywhere), as a rule mask.
+    unconditional: int
+    #: The requires and unless tests, grouped by the fields they read.
+    requirements: list[ContextTest]
+    exclusions: list[ContextTest]
     #: cat, dimension, category, sort: every category of every dimension.
     categories: pl.DataFrame
     #: Context names ("youth") and literal requires/unless phrases ("phrase:police").
     contexts: list[str]
     #: (rule index, pattern, fields) for each pattern of each rule.
     patterns: list[tuple[int, str, tuple[str, ...]]]
-    #: Per 64-context word: the contexts that put a grant in scope.
-    scope_mask: list[int]
-    #: Per field: its rank by weight, heaviest first (so "the best field" is the smallest).
-    field_rank: list[int]
+    #: The contexts that put a grant in scope, as a context mask.
+    scope_contexts: int
 
     @property
-    def words(self) -> int:
+    def rule_words(self) -> int:
+        """How many 64-bit words hold one rule mask."""
+        return max(1, (len(self.rule_bit) + 63) // 64)
+
+    @property
+    def context_words(self) -> int:
         """How many 64-bit words hold one context mask."""
         return max(1, (len(self.contexts) + 63) // 64)
 
     @property
     def fields(self) -> list[str]:
-        """Fields to normalise: searched for phrases or patterns, or read for scope."""
+        """Fields to read: searched for phrases or patterns, or read for scope."""
         needed = set(self.field_variants) | {f for _, _, fs in self.patterns for f in fs}
         if self.taxonomy.scope is not None:
             needed |= set(self.taxonomy.scope_fields())
         return [f for f in TEXT_FIELDS if f in needed]
+
+    def rule_mask(self, rules) -> int:
+        """The rule mask of some rule indexes."""
+        return sum(1 << self.rule_bit[rule] for rule in set(rules))
 
 
 def context_key(entry: str, taxonomy: Taxonomy) -> str:
@@ -124,6 +175,9 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         for cat in [*dim.categories, *([UNCLASSIFIED] if dim.kind == "primary" else [])]
     ]
     cat_ids = {(d, c): i for i, (d, c, _) in enumerate(categories)}
+    rule_cat = [cat_ids[(r.dimension, r.category)] for r in tax.rules]
+    by_category = sorted(range(len(tax.rules)), key=lambda rule: (rule_cat[rule], rule))
+    rule_bit = [by_category.index(rule) for rule in range(len(tax.rules))]
 
     rule_vids: list[list[int]] = []
     field_vids: dict[str, set[int]] = {f: set() for f in TEXT_FIELDS}
@@ -166,19 +220,22 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
     for ctx, vids in build.context_vids.items():
         for v in dict.fromkeys(vids):
             contexts_of_vid[v].append(ctx)
-    words = max(1, (len(build.contexts) + 63) // 64)
     weights = tax.settings.field_weights
-    order = sorted(range(FIELD_COUNT), key=lambda f: -weights.get(TEXT_FIELDS[f], 0.0))
-
-    def masks(lists: list[list[int]]) -> list[pl.Series]:
-        return [
-            pl.Series([_mask(ctxs, word) for ctxs in lists], dtype=MASK) for word in range(words)
-        ]
 
     def id_lists(lists: list[list[int]]) -> pl.Series:
         return pl.Series(lists, dtype=pl.List(ID))
 
-    field_sets = list(dict.fromkeys(tax.rule_fields(rule) for rule in tax.rules))
+    def bits(positions) -> int:
+        return sum(1 << p for p in set(positions))
+
+    def tests(contexts_of_rule: list[list[int]]) -> list[ContextTest]:
+        grouped: dict[tuple[tuple[str, ...], int], int] = {}
+        for index, rule in enumerate(tax.rules):
+            if contexts_of_rule[index]:
+                key = (tax.rule_fields(rule), bits(contexts_of_rule[index]))
+                grouped[key] = grouped.get(key, 0) | (1 << rule_bit[index])
+        return [ContextTest(fields, ctxs, rules) for (fields, ctxs), rules in grouped.items()]
+
     return Matcher(
         taxonomy=tax,
         variants=variants,
@@ -191,7 +248,7 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         contexts_of_vid=id_lists(contexts_of_vid),
         inners_of_vid=id_lists(_inner_phrases(variants, rules_of_vid, rule_category)),
         rule_ids=pl.Series([r.id for r in tax.rules], dtype=pl.String),
-        rule_cat=pl.Series([cat_ids[(r.dimension, r.category)] for r in tax.rules], dtype=ID),
+        rule_cat=pl.Series(rule_cat, dtype=ID),
         rule_weight=pl.Series([float(r.weight) for r in tax.rules], dtype=pl.Float64),
         rule_field_weight=pl.Series(
             [
@@ -201,12 +258,10 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
             ],
             dtype=pl.Float64,
         ),
-        rule_field_set=pl.Series(
-            [field_sets.index(tax.rule_fields(rule)) for rule in tax.rules], dtype=ID
-        ),
-        field_sets=field_sets,
-        rule_requires=masks(requires),
-        rule_unless=masks(unless),
+        rule_bit=rule_bit,
+        unconditional=bits(rule_bit[i] for i in range(len(tax.rules)) if not requires[i]),
+        requirements=tests(requires),
+        exclusions=tests(unless),
         categories=pl.DataFrame(
             {
                 "cat": list(range(len(categories))),
@@ -218,13 +273,8 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         ),
         contexts=list(build.contexts),
         patterns=patterns,
-        scope_mask=[_mask(scope_contexts, word) for word in range(words)],
-        field_rank=[order.index(f) for f in range(FIELD_COUNT)],
+        scope_contexts=bits(scope_contexts),
     )
-
-
-def _mask(contexts: list[int], word: int) -> int:
-    return sum(1 << (c % 64) for c in set(contexts) if c // 64 == word)
 
 
 def _inner_phrases(
@@ -261,99 +311,35 @@ def _compete(outer: list[int], inner: list[int], rule_category: list[tuple[str, 
     )
 
 
-# --- Searching the texts -------------------------------------------------------------------------
+# --- Distinct values -----------------------------------------------------------------------------
 
 
-@dataclass
-class Evidence:
-    """What the texts say, keyed by row number (0-based, input order). Frames sorted by row."""
+def distinct_ids(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """(an id per row, equal for equal rows and dense from 0; a row index per id).
 
-    #: The normalised text of each needed field (one row per grant).
-    text: pl.DataFrame
-    #: Every phrase or pattern hit of a rule in a field it looks at: hit (id), row, field,
-    #: pair, vid, rule, field_weight, requires_ok, blocked.
-    hits: pl.DataFrame
-    #: The hits that count: requires met, no unless, not nested. Same columns.
-    fired: pl.DataFrame
-    #: Hits inside a longer phrase of a competing category: hit, outer_vid.
-    nested: pl.DataFrame
-    #: Context phrases found: row, field, vid, ctx.
-    contexts: pl.DataFrame
-    #: One context mask column per field and word (``m<field>_<word>``), one row per grant.
-    masks: pl.DataFrame
-    #: Padded phrase text per vid (variants, then texts matched by patterns).
-    phrase_text: pl.Series
-    #: 'rule: "phrase" in field' per pair * FIELD_COUNT + field: the explanation's pieces.
-    pieces: pl.Series
-
-    @property
-    def rows(self) -> int:
-        return self.masks.height
-
-
-def gather_evidence(grants: pl.DataFrame, matcher: Matcher) -> Evidence:
-    """Search every field of every grant once and work out which rule hits count."""
-    n = grants.height
-    fields = matcher.fields
-    text = grants.select(ph.normalize_expr(text_column(grants, f)).alias(f) for f in fields)
-    first_pair = len(matcher.pair_rule)
-    pattern_hits, pattern_texts, pattern_pairs = _pattern_hits(
-        text, matcher, first_vid=len(matcher.variants), first_pair=first_pair
+    Ids are the dense rank of a 64-bit hash of each row: one hash and one sort, several times
+    cheaper than hashing long strings into a join. Equal hashes of different rows are then
+    ruled out exactly by comparing every row with the row kept for its id; should that ever
+    fail, the ids are computed again by an exact join.
+    """
+    n = frame.height
+    ids = (frame.hash_rows(seed=0).rank("dense") - 1).cast(ID)
+    count = int(ids.max()) + 1 if n else 0
+    first = pl.zeros(count, dtype=ROW, eager=True).scatter(
+        ids, pl.int_range(n, dtype=ROW, eager=True)
     )
-    found = _found_phrases(text, matcher)
-    contexts, masks = _context_hits(found, n, matcher)
-    phrase_text = pl.Series("phrase", matcher.variants + pattern_texts, dtype=pl.String)
-    pair_rule = pl.Series([*matcher.pair_rule, *(r for r, _ in pattern_pairs)], dtype=ID)
-    pair_vid = pl.Series([*matcher.pair_vid, *(v for _, v in pattern_pairs)], dtype=ID)
-    hits = (
-        found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
-        .explode("pair")
-        .drop_nulls("pair")
-    )
-    if pattern_hits.height:
-        hits = pl.concat([hits, pattern_hits])  # pattern hits last: sorting is not needed
-    hits = (
-        hits.with_columns(pl.lit(pair_rule).gather(pl.col("pair")).alias("rule"))
-        .with_columns(
-            pl.lit(matcher.rule_field_weight)
-            .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
-            .alias("field_weight")
-        )
-        .drop_nulls("field_weight")
-        .with_row_index("hit")
-    )
-    hits = hits.with_columns(_context_outcomes(hits, masks, matcher))
-    candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
-    nested = _nested_hits(candidates, text, matcher, phrase_text)
-    fired = candidates.filter(~pl.col("hit").is_in(nested.get_column("hit").implode()))
-    pieces = _pieces(matcher, pair_rule, pair_vid, phrase_text)
-    return Evidence(text, hits, fired, nested, contexts, masks, phrase_text, pieces)
+    kept = frame.gather(first).gather(ids)
+    if all(kept.get_column(c).equals(frame.get_column(c)) for c in frame.columns):
+        return ids, first
+    return _exact_ids(frame)
 
 
-def _context_hits(
-    found: pl.DataFrame, n: int, matcher: Matcher
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(row, field, vid, ctx of every context phrase found; the per-row context masks)."""
-    contexts = (
-        found.with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
-        .explode("ctx")
-        .drop_nulls("ctx")
-    )
-    return contexts, _context_masks(contexts, n, matcher)
-
-
-def _pieces(matcher: Matcher, pair_rule: pl.Series, pair_vid: pl.Series, phrase_text) -> pl.Series:
-    """The explanation piece of every pair and field, built once instead of once per hit."""
-    rule_ids = matcher.rule_ids.to_list()
-    phrases = phrase_text.to_list()
-    return pl.Series(
-        [
-            f'{rule_ids[rule]}: "{phrases[vid].strip()}" in {field}'
-            for rule, vid in zip(pair_rule.to_list(), pair_vid.to_list(), strict=True)
-            for field in TEXT_FIELDS
-        ],
-        dtype=pl.String,
-    )
+def _exact_ids(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """``distinct_ids`` by an exact join (the fallback when two rows share a hash)."""
+    numbered = frame.with_row_index("row")
+    firsts = numbered.unique(frame.columns, keep="first", maintain_order=True).with_row_index("id")
+    ids = numbered.join(firsts.drop("row"), on=frame.columns, how="left", maintain_order="left")
+    return ids.get_column("id").cast(ID), firsts.get_column("row").cast(ROW)
 
 
 def text_column(grants: pl.DataFrame, field: str) -> pl.Expr:
@@ -363,213 +349,666 @@ def text_column(grants: pl.DataFrame, field: str) -> pl.Expr:
     return pl.lit(None, dtype=pl.String)
 
 
-def _found_phrases(text: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
-    """row, field, vid: each phrase variant found in each field, once, sorted by row."""
-    schema = {"row": ROW, "field": pl.UInt8, "vid": ID}
-    if not matcher.field_variants:
-        return pl.DataFrame(schema=schema)
-    enum = pl.Enum(matcher.variants)
-    found = text.select(
-        pl.col(field)
-        .str.extract_many(variants, overlapping=True)
-        .cast(pl.List(enum))
-        .to_physical()
-        .list.unique(maintain_order=True)
-        for field, variants in matcher.field_variants.items()
+# --- What each distinct text says -----------------------------------------------------------------
+
+
+@dataclass
+class FieldValues:
+    """One text field reduced to its distinct values, and what each value says."""
+
+    field: str
+    #: Per row (of the whole frame): the index of its value.
+    codes: pl.Series
+    #: Per value: the normalised, padded text.
+    text: pl.Series
+    #: Per value: h0.. the rules it hits (phrases and patterns), t0.. the rules its patterns
+    #: hit, x0.. the contexts it names, first and count (where its rows are in ``hits``).
+    values: pl.DataFrame
+    #: Phrase hits of the rules that look at this field, value by value in text order, then
+    #: by rule: value, vid, pair, rule, position (the rule's bit), piece (the explanation
+    #: piece), b0.. (the rule's bit as a mask), o0.. (the competing rules whose longer phrase
+    #: contains this one in this value).
+    hits: pl.DataFrame
+    #: Pattern hits: value, loop (which rule, pattern and field, in taxonomy order), match
+    #: (order in the text), vid, pair, rule, position.
+    pattern_hits: pl.DataFrame
+    #: Phrase hits inside a longer phrase of a competing rule, with the occurrences of the
+    #: longer phrase at least as many: hit (row in ``hits``), value, vid, rule, outer_vid,
+    #: outer_rule.
+    nesting: pl.DataFrame
+    #: Context phrases named: value, vid, ctx.
+    contexts: pl.DataFrame
+
+
+@dataclass
+class Texts:
+    """What every distinct text of every field says, and the tables its ids point into."""
+
+    fields: dict[str, FieldValues]
+    #: Padded phrase text per vid (variants, then texts matched by patterns).
+    phrase_text: pl.Series
+    #: Per pair (phrase pairs, then pattern pairs): the rule and the vid.
+    pair_rule: pl.Series
+    pair_vid: pl.Series
+    #: 'rule: "phrase" in field' per pair * FIELD_COUNT + field: the explanation's pieces.
+    pieces: pl.Series
+    #: dimension, category, rule_id, field, phrase per piece: the rows of ``matches``.
+    piece_columns: pl.DataFrame
+
+
+def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
+    """Reduce every field to its distinct values and search each value once."""
+    searched = {}
+    for field in matcher.fields:
+        codes, raw = _distinct_texts(grants, field)
+        work = lambda part, start, f=field: _search(part, start, f, matcher)  # noqa: E731
+        searched[field] = codes, _split_work(raw, work)
+    matched = pl.concat([found["patterns"] for _, found in searched.values()])
+    pattern_vids = _pattern_vids(matched, len(matcher.variants))
+    pattern_pairs = (
+        matched.join(pattern_vids, on="match", maintain_order="left")
+        .select("rule", "vid")
+        .unique(maintain_order=True)
+        .with_row_index("pair", offset=len(matcher.pair_rule))
+        .cast({"pair": ID})
     )
-    parts = [
-        found.select(pl.col(field).alias("vid"))
-        .with_row_index("row")
-        .explode("vid")
-        .drop_nulls("vid")
-        .select(
-            pl.col("row").cast(ROW),
-            pl.lit(FIELD_ID[field], pl.UInt8).alias("field"),
-            pl.col("vid").cast(ID),
-        )
-        for field in matcher.field_variants
-    ]
-    return pl.concat(parts).sort("row", maintain_order=True)
+    fields = {
+        field: _field_values(field, codes, found, pattern_vids, pattern_pairs, matcher)
+        for field, (codes, found) in searched.items()
+    }
+    phrase_text = pl.Series(
+        "phrase",
+        matcher.variants + [ph.pad(t) for t in pattern_vids.get_column("match").to_list()],
+        dtype=pl.String,
+    )
+    pair_rule = pl.Series([*matcher.pair_rule, *pattern_pairs.get_column("rule")], dtype=ID)
+    pair_vid = pl.Series([*matcher.pair_vid, *pattern_pairs.get_column("vid")], dtype=ID)
+    described = _piece_columns(matcher, pair_rule, pair_vid, phrase_text)
+    # Built once per pair and field instead of once per hit.
+    pieces = described.select(pl.format('{}: "{}" in {}', "rule_id", "phrase", "field")).to_series()
+    return Texts(fields, phrase_text, pair_rule, pair_vid, pieces, described)
 
 
-def _pattern_hits(
-    text: pl.DataFrame, matcher: Matcher, *, first_vid: int, first_pair: int
-) -> tuple[pl.DataFrame, list[str], list[tuple[int, int]]]:
-    """(row, field, vid, pair of every pattern match; the matched texts, which get new vids;
-    the new (rule, vid) pairs)."""
-    schema = {"row": ROW, "field": pl.UInt8, "vid": ID, "pair": ID}
-    parts = []
-    for rule, pattern, fields in matcher.patterns:
-        for field in fields:
-            regex = f"(?i){pattern}"
-            # Most rows do not match: find them with a cheap test before extracting.
-            parts.append(
-                text.select(pl.col(field).alias("text"))
-                .with_row_index("row")
-                .filter(pl.col("text").str.contains(regex))
-                .select("row", pl.col("text").str.extract_all(regex).alias("match"))
-                .explode("match")
-                .select(
-                    pl.col("row").cast(ROW),
-                    pl.lit(FIELD_ID[field], pl.UInt8).alias("field"),
-                    pl.col("match").str.strip_chars(),
-                    pl.lit(rule, ID).alias("rule"),
-                )
-                .filter(pl.col("match").is_not_null() & (pl.col("match") != ""))
+def _distinct_texts(grants: pl.DataFrame, field: str) -> tuple[pl.Series, pl.DataFrame]:
+    """(per row the index of its text, the distinct texts as column ``raw``); null is ""."""
+    if field in grants.columns:
+        column = grants.get_column(field).cast(pl.String).fill_null("")
+    else:
+        column = pl.repeat("", grants.height, dtype=pl.String, eager=True)
+    codes, first = distinct_ids(column.to_frame())
+    return codes, column.gather(first).to_frame("raw")
+
+
+def _split_work(values: pl.DataFrame, work) -> dict[str, pl.DataFrame]:
+    """``work(slice, start)`` on slices of the values side by side (polars releases the GIL
+    and runs a string function on one core), the results concatenated in order."""
+    parts = pl.thread_pool_size()
+    if values.height < 20_000 or parts < 2:
+        return work(values, 0)
+    size = -(-values.height // parts)
+    starts = range(0, values.height, size)
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        results = list(pool.map(lambda start: work(values.slice(start, size), start), starts))
+    return {key: pl.concat([r[key] for r in results]) for key in results[0]}
+
+
+def _search(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) -> dict[str, pl.DataFrame]:
+    """Normalise and search values numbered from ``start``: text, found (value, vid: each
+    phrase variant once, in text order) and patterns (see ``_pattern_matches``)."""
+    text = raw.select(ph.normalize_expr(pl.col("raw")).alias("text"))
+    variants = matcher.field_variants.get(field)
+    found = pl.DataFrame(schema={"value": ID, "vid": ID})
+    if variants:
+        found = (
+            text.select(
+                pl.col("text")
+                .str.extract_many(variants, overlapping=True)
+                .cast(pl.List(pl.Enum(matcher.variants)))
+                .to_physical()
+                .list.unique(maintain_order=True)
+                .alias("vid")
             )
+            .with_row_index("value", offset=start)
+            .explode("vid")
+            .drop_nulls("vid")
+            .cast({"value": ID, "vid": ID})
+        )
+    return {"text": text, "found": found, "patterns": _pattern_matches(text, start, field, matcher)}
+
+
+def _pattern_matches(text: pl.DataFrame, start: int, field: str, matcher: Matcher) -> pl.DataFrame:
+    """value, loop, match (the text), order, rule: every pattern match in the values.
+
+    ``loop`` numbers the (rule, pattern, field) combinations in taxonomy order: explanations
+    list pattern hits in that order. A text matched twice for one rule is one hit (the first).
+    """
+    schema = {"value": ID, "loop": ID, "match": pl.String, "order": ID, "rule": ID}
+    parts = []
+    loops = [(r, p, f) for r, p, fields in matcher.patterns for f in fields]
+    for loop, (rule, pattern, f) in enumerate(loops):
+        if f != field:
+            continue
+        regex = f"(?i){pattern}"
+        # Most texts do not match: find them with a cheap test before extracting.
+        parts.append(
+            text.with_row_index("value", offset=start)
+            .filter(pl.col("text").str.contains(regex))
+            .select("value", pl.col("text").str.extract_all(regex).alias("match"))
+            .explode("match")
+            .select(
+                pl.col("value").cast(ID),
+                pl.lit(loop, ID).alias("loop"),
+                pl.col("match").str.strip_chars(),
+                pl.int_range(pl.len(), dtype=ID).over("value").alias("order"),
+                pl.lit(rule, ID).alias("rule"),
+            )
+            .filter(pl.col("match").is_not_null() & (pl.col("match") != ""))
+        )
     if not parts:
-        return pl.DataFrame(schema=schema), [], []
-    matched = pl.concat(parts)
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts).unique(["value", "match", "rule"], keep="first", maintain_order=True)
+
+
+def _pattern_vids(matched: pl.DataFrame, first_vid: int) -> pl.DataFrame:
+    """match, vid: texts matched by patterns get phrase ids after the variants."""
     texts = matched.get_column("match").unique(maintain_order=True)
-    ids = pl.DataFrame(
+    return pl.DataFrame(
         {"match": texts, "vid": pl.int_range(first_vid, first_vid + len(texts), eager=True)}
     ).cast({"vid": ID})
-    matched = matched.join(ids, on="match").unique(
-        ["row", "field", "vid", "rule"], maintain_order=True
-    )
-    pairs = matched.select("rule", "vid").unique(maintain_order=True)
-    pair_ids = pairs.with_columns(
-        pl.int_range(first_pair, first_pair + pairs.height, dtype=ID).alias("pair")
-    )
-    hits = matched.join(pair_ids, on=["rule", "vid"]).select(list(schema))
-    return hits, [ph.pad(t) for t in texts.to_list()], list(pairs.iter_rows())
 
 
-def _context_masks(contexts: pl.DataFrame, n: int, matcher: Matcher) -> pl.DataFrame:
-    """One UInt64 column per field and 64-context word: the contexts found there, per row.
-
-    The bits are ORed per run of the (row, field, word) key (already sorted when one word
-    holds every context) and scattered into one flat row-major array read column by column.
-    """
-    words = matcher.words
-    width = FIELD_COUNT * words
-    keyed = contexts.select(
-        (
-            (pl.col("row").cast(pl.UInt64) * FIELD_COUNT + pl.col("field")) * words
-            + pl.col("ctx") // 64
-        ).alias("key"),
-        pl.lit(pl.Series([1 << b for b in range(64)], dtype=MASK))
-        .gather(pl.col("ctx") % 64)
-        .alias("bit"),
-    )
-    keyed = keyed.sort("key") if words > 1 else keyed
-    per_key = (
-        keyed.set_sorted("key").group_by("key", maintain_order=True).agg(pl.col("bit").bitwise_or())
-    )
-    flat = pl.zeros(n * width, dtype=MASK, eager=True)
-    if per_key.height:
-        flat = flat.scatter(per_key.get_column("key"), per_key.get_column("bit"))
-    return pl.DataFrame(
-        [
-            flat.gather_every(width, offset=FIELD_ID[f] * words + word).alias(_mask_name(f, word))
-            for f in TEXT_FIELDS
-            for word in range(words)
-        ],
-        height=n,
-    )
-
-
-def _mask_name(field: str, word: int) -> str:
-    return f"m{FIELD_ID[field]}_{word}"
-
-
-def _context_outcomes(hits: pl.DataFrame, masks: pl.DataFrame, matcher: Matcher) -> list[pl.Expr]:
-    """requires_ok and blocked per hit: the rule's masks ANDed with the contexts in its fields.
-
-    The contexts seen by each distinct set of fields are ORed once per row; a hit then looks
-    up its row and its rule's field set in that flat array (one gather, no join).
-    """
-    rule, row = pl.col("rule"), pl.col("row")
-    n = masks.height
-    position = pl.lit(matcher.rule_field_set).gather(rule).cast(pl.UInt64) * n + row
-    requires_any = pl.lit(False)
-    satisfied = pl.lit(False)
-    blocked = pl.lit(False)
-    for word in range(matcher.words):
-        # Set-major flat array: index set * n + row.
-        flat = pl.concat(
-            [
-                masks.select(
-                    pl.reduce(lambda a, b: a | b, [pl.col(_mask_name(f, word)) for f in fields])
-                ).to_series()
-                for fields in matcher.field_sets
-            ]
-        )
-        seen = pl.lit(flat).gather(position)
-        required = pl.lit(matcher.rule_requires[word]).gather(rule)
-        forbidden = pl.lit(matcher.rule_unless[word]).gather(rule)
-        requires_any = requires_any | (required != 0)
-        satisfied = satisfied | ((seen & required) != 0)
-        blocked = blocked | ((seen & forbidden) != 0)
-    return [(~requires_any | satisfied).alias("requires_ok"), blocked.alias("blocked")]
-
-
-def _nested_hits(
-    candidates: pl.DataFrame,
-    text: pl.DataFrame,
-    matcher: Matcher,
-    phrase_text: pl.Series,
+def _piece_columns(
+    matcher: Matcher, pair_rule: pl.Series, pair_vid: pl.Series, phrase_text: pl.Series
 ) -> pl.DataFrame:
-    """hit, outer_vid of hits found only inside a longer phrase of a competing category.
+    """dimension, category, rule_id, field, phrase of every pair and field (like ``_pieces``)."""
+    piece = pl.int_range(pair_rule.len() * FIELD_COUNT, dtype=ID)
+    rule = pl.lit(pair_rule).gather(piece // FIELD_COUNT)
+    cat = pl.lit(matcher.rule_cat).gather(rule)
+    return pl.select(
+        pl.lit(matcher.categories.get_column("dimension")).gather(cat).alias("dimension"),
+        pl.lit(matcher.categories.get_column("category")).gather(cat).alias("category"),
+        pl.lit(matcher.rule_ids).gather(rule).alias("rule_id"),
+        pl.lit(pl.Series(TEXT_FIELDS)).gather(piece % FIELD_COUNT).alias("field"),
+        pl.lit(phrase_text.str.strip_chars())
+        .gather(pl.lit(pair_vid).gather(piece // FIELD_COUNT))
+        .alias("phrase"),
+    )
+
+
+def _field_values(
+    field: str,
+    codes: pl.Series,
+    found: dict[str, pl.DataFrame],
+    pattern_vids: pl.DataFrame,
+    pattern_pairs: pl.DataFrame,
+    matcher: Matcher,
+) -> FieldValues:
+    """Hits, nesting and masks of a field's values, from what the search found.
+
+    Every frame here is sorted by value (the search lists values in order), which lets the
+    per-value group-bys take polars' fast path for sorted keys.
+    """
+    text = found["text"].get_column("text")
+    count = text.len()
+    words = matcher.rule_words
+    positions = pl.lit(pl.Series(matcher.rule_bit, dtype=ID))
+    hits = (
+        found["found"]
+        .with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
+        .explode("pair")
+        .drop_nulls("pair")
+        .with_columns(
+            pl.lit(pl.Series(matcher.pair_rule, dtype=ID)).gather(pl.col("pair")).alias("rule")
+        )
+        .filter(
+            pl.lit(matcher.rule_field_weight)
+            .gather(pl.col("rule") * FIELD_COUNT + FIELD_ID[field])
+            .is_not_null()
+        )
+        .with_columns(
+            positions.gather(pl.col("rule")).alias("position"),
+            (pl.col("pair") * FIELD_COUNT + FIELD_ID[field]).alias("piece"),
+        )
+        .with_columns(bit_columns(pl.col("position"), "b", words))
+    )
+    patterns = (
+        found["patterns"]
+        .join(pattern_vids, on="match", maintain_order="left")
+        .join(pattern_pairs, on=["rule", "vid"], maintain_order="left")
+        .sort("value", "loop", "order", maintain_order=True)
+        .select(
+            "value",
+            "loop",
+            pl.col("order").alias("match"),
+            "vid",
+            "pair",
+            "rule",
+            positions.gather(pl.col("rule")).alias("position"),
+        )
+    )
+    contexts = (
+        found["found"]
+        .with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
+        .explode("ctx")
+        .drop_nulls("ctx")
+    )
+    hits = hits.with_row_index("hit")
+    nesting = _nesting(hits, text, matcher)
+    outer = nesting.select("hit", positions.gather(pl.col("outer_rule")).alias("position"))
+    hits = hits.drop("hit").with_columns(_or_per_id(outer, "hit", hits.height, "o", words))
+    from_phrases = _or_per_id(hits, "value", count, "h", words)
+    from_patterns = _or_per_id(patterns, "value", count, "t", words)
+    spans = (
+        hits.with_row_index("first")
+        .set_sorted("value")
+        .group_by("value")
+        .agg(pl.col("first").min(), pl.len().cast(ID).alias("count"))
+    )
+    values = pl.DataFrame(
+        [
+            *[
+                (a | b).alias(f"h{w}")
+                for w, (a, b) in enumerate(zip(from_phrases, from_patterns, strict=True))
+            ],
+            *from_patterns,
+            *_or_per_id(
+                contexts.rename({"ctx": "position"}), "value", count, "x", matcher.context_words
+            ),
+            *[
+                pl.zeros(count, dtype=ID, eager=True)
+                .scatter(spans.get_column("value"), spans.get_column(c))
+                .alias(c)
+                for c in ("first", "count")
+            ],
+        ],
+        height=count,
+    )
+    return FieldValues(
+        field=field,
+        codes=codes,
+        text=text,
+        values=values,
+        hits=hits,
+        pattern_hits=patterns,
+        nesting=nesting,
+        contexts=contexts,
+    )
+
+
+def _or_per_id(
+    frame: pl.DataFrame, id_column: str, size: int, prefix: str, words: int
+) -> list[pl.Series]:
+    """``prefix0``..: for each id 0..size-1, the OR of the bits named by ``position`` on its
+    rows (a mask of ``words`` UInt64 words). ``frame`` must be sorted by ``id_column``."""
+    names = mask_names(prefix, words)
+    per_id = (
+        frame.select(id_column, *bit_columns(pl.col("position"), prefix, words))
+        .set_sorted(id_column)
+        .group_by(id_column)
+        .agg(pl.col(name).bitwise_or() for name in names)
+    )
+    ids = per_id.get_column(id_column)
+    return [
+        pl.zeros(size, dtype=MASK, eager=True).scatter(ids, per_id.get_column(name)).alias(name)
+        for name in names
+    ]
+
+
+def _nesting(hits: pl.DataFrame, text: pl.Series, matcher: Matcher) -> pl.DataFrame:
+    """hit, value, vid, rule, outer_vid, outer_rule: hits inside a longer phrase of a
+    competing rule.
 
     "mental health" inside "mental health court" is no evidence for mental-health care when
-    "mental health court" belongs to another category of the same dimension and its rule
-    fires. It still counts in other dimensions, and a separate mention still counts
-    (occurrences are compared).
+    "mental health court" belongs to another category of the same dimension (and its rule
+    passes in the row, which ``row_evidence`` checks). It still counts in other dimensions,
+    and a separate mention still counts: the longer phrase must occur at least as often.
     """
-    schema = {"hit": pl.UInt32, "outer_vid": ID}
-    phrase_count = len(matcher.variants)
-    # From the longer phrases found to the shorter ones they contain: few per phrase.
-    has_inner = pl.concat(
-        [matcher.inners_of_vid.list.len() > 0, pl.Series([False])]  # the last: pattern texts
-    )
+    schema = {"hit": ID, "value": ID, "vid": ID, "rule": ID, "outer_vid": ID, "outer_rule": ID}
+    # (value, vid) packed in one integer: a join on one column is several times faster.
+    phrases = len(matcher.variants)
+
+    def packed(vid: str) -> pl.Expr:
+        return pl.col("value").cast(pl.UInt64) * phrases + pl.col(vid)
+
+    has_inner = matcher.inners_of_vid.list.len() > 0
     outer = (
-        candidates.filter(
-            pl.lit(has_inner).gather(pl.min_horizontal(pl.col("vid"), pl.lit(phrase_count)))
-        )
+        hits.filter(pl.lit(has_inner).gather(pl.col("vid")))
         .select(
-            "row",
-            "field",
+            "value",
             pl.col("vid").alias("outer_vid"),
             pl.col("rule").alias("outer_rule"),
             pl.lit(matcher.inners_of_vid).gather(pl.col("vid")).alias("vid"),
         )
         .explode("vid")
+        .select(packed("vid").alias("key"), "outer_vid", "outer_rule")
     )
     if outer.is_empty():
         return pl.DataFrame(schema=schema)
-
-    # Narrow the candidates to the few whose (row, field, phrase) is inside an outer phrase
-    # (a set lookup on one packed integer) before joining.
-    def packed() -> pl.Expr:
-        return (
-            pl.col("row").cast(pl.UInt64) * FIELD_COUNT + pl.col("field")
-        ) * phrase_count + pl.col("vid")
-
-    wanted = outer.select(packed().alias("key")).get_column("key").unique()
-    inner = candidates.filter((pl.col("vid") < phrase_count) & packed().is_in(wanted.implode()))
-    cat_dim = matcher.categories.get_column("dimension")
-    cat = matcher.rule_cat
-    pairs = outer.join(inner, on=["row", "field", "vid"]).filter(
-        (pl.lit(cat).gather(pl.col("rule")) != pl.lit(cat).gather(pl.col("outer_rule")))
-        & (
-            pl.lit(cat_dim).gather(pl.lit(cat).gather(pl.col("rule")))
-            == pl.lit(cat_dim).gather(pl.lit(cat).gather(pl.col("outer_rule")))
+    cat = pl.lit(matcher.rule_cat)
+    dimension = pl.lit(matcher.categories.get_column("dimension"))
+    inner = hits.select("hit", "value", "vid", "rule", packed("vid").alias("key"))
+    pairs = (
+        inner.filter(pl.col("key").is_in(outer.get_column("key").implode()))
+        .join(outer, on="key")
+        .filter(
+            (cat.gather(pl.col("rule")) != cat.gather(pl.col("outer_rule")))
+            & (
+                dimension.gather(cat.gather(pl.col("rule")))
+                == dimension.gather(cat.gather(pl.col("outer_rule")))
+            )
         )
     )
-    nested = []
-    for field in text.columns:
-        part = pairs.filter(pl.col("field") == FIELD_ID[field])
-        if part.is_empty():
-            continue
-        own = pl.lit(text.get_column(field)).gather(pl.col("row"))
-        phrase = pl.lit(phrase_text)
-        nested.append(
-            part.filter(
-                own.str.count_matches(phrase.gather(pl.col("outer_vid")), literal=True)
-                >= own.str.count_matches(phrase.gather(pl.col("vid")), literal=True)
-            ).select("hit", "outer_vid")
+    own = pl.lit(text).gather(pl.col("value"))
+    phrase = pl.lit(pl.Series(matcher.variants, dtype=pl.String))
+    return (
+        pairs.filter(
+            own.str.count_matches(phrase.gather(pl.col("outer_vid")), literal=True)
+            >= own.str.count_matches(phrase.gather(pl.col("vid")), literal=True)
         )
-    if not nested:
+        .select(list(schema))
+        .sort("hit", maintain_order=True)
+    )
+
+
+# --- Row by row ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldRows:
+    """Which hits of a field count in each row of a chunk, through the row's key."""
+
+    #: Per row: its key (its value and the rules that passed among those the value hits).
+    keys: pl.Series
+    #: Per key: code, k0.. (the key), segment (the explanation pieces of the hits that count,
+    #: joined; null when none does), pieces (their ids, List(UInt32)), f0.. (the rules that
+    #: fired in this field, phrases and patterns).
+    table: pl.DataFrame
+
+
+@dataclass
+class Evidence:
+    """What the texts of a chunk of rows say, row by row (rows numbered from 0)."""
+
+    texts: Texts
+    #: The chunk: rows start .. start + rows of the frame ``texts`` was read from.
+    start: int
+    rows: int
+    #: Per row: x<field id>_<word> (contexts named in a field), r0.. (rules whose requires are
+    #: met), b0.. (rules an unless blocks), p0.. (rules that passed: r and not b).
+    masks: pl.DataFrame
+    fields: dict[str, FieldRows]
+    #: row, segment, pieces: the pattern hits that count, for the rows that have any.
+    patterns: pl.DataFrame
+
+    def codes(self, field: str) -> pl.Series:
+        """Per row of the chunk: the index of its value in ``field``."""
+        return self.texts.fields[field].codes.slice(self.start, self.rows)
+
+    def fired(self, field: str, words: int) -> list[pl.Series]:
+        """Per row: the rules that fired in ``field`` (a rule mask in ``words`` columns)."""
+        rows = self.fields[field]
+        return [rows.table.get_column(n).gather(rows.keys) for n in mask_names("f", words)]
+
+
+def row_evidence(texts: Texts, matcher: Matcher, start: int, rows: int) -> Evidence:
+    """Which rules pass and which hits count in each row of the chunk start .. start + rows."""
+    evidence = Evidence(texts, start, rows, pl.DataFrame(height=rows), {}, pl.DataFrame())
+    contexts = pl.DataFrame(
+        [
+            fv.values.get_column(x).gather(evidence.codes(field)).alias(f"x{FIELD_ID[field]}_{w}")
+            for field, fv in texts.fields.items()
+            for w, x in enumerate(mask_names("x", matcher.context_words))
+        ],
+        height=rows,
+    )
+    evidence.masks = contexts.with_columns(_context_tests(contexts, matcher)).with_columns(
+        (pl.col(r) & ~pl.col(b)).alias(p)
+        for r, b, p in zip(
+            mask_names("r", matcher.rule_words),
+            mask_names("b", matcher.rule_words),
+            mask_names("p", matcher.rule_words),
+            strict=True,
+        )
+    )
+    passed = evidence.masks.select(mask_names("p", matcher.rule_words))
+    evidence.fields = {
+        field: _field_rows(fv, evidence.codes(field), passed, texts, matcher)
+        for field, fv in texts.fields.items()
+    }
+    evidence.patterns = _pattern_rows(evidence, passed, matcher)
+    return evidence
+
+
+def _context_tests(contexts: pl.DataFrame, matcher: Matcher) -> list[pl.Expr]:
+    """r0.. (rules whose requires are met) and b0.. (rules an unless blocks), per row."""
+
+    def named(test: ContextTest) -> pl.Expr:
+        """Does the row name one of the test's contexts in one of its fields?"""
+        found = pl.lit(False)
+        for word, wanted in enumerate(words_of(test.contexts, matcher.context_words)):
+            columns = [
+                f"x{FIELD_ID[f]}_{word}"
+                for f in test.fields
+                if f"x{FIELD_ID[f]}_{word}" in contexts.columns
+            ]
+            if wanted and columns:
+                seen = _or_all([pl.col(c) for c in columns])
+                found = found | ((seen & pl.lit(wanted, MASK)) != 0)
+        return found
+
+    def rules_where(tests: list[ContextTest], always: int, prefix: str) -> list[pl.Expr]:
+        out = []
+        for word, name in enumerate(mask_names(prefix, matcher.rule_words)):
+            terms = [pl.lit(words_of(always, matcher.rule_words)[word], MASK)]
+            for test in tests:
+                rules = words_of(test.rules, matcher.rule_words)[word]
+                if rules:
+                    terms.append(
+                        pl.when(named(test)).then(pl.lit(rules, MASK)).otherwise(pl.lit(0, MASK))
+                    )
+            out.append(_or_all(terms).alias(name))
+        return out
+
+    return [
+        *rules_where(matcher.requirements, matcher.unconditional, "r"),
+        *rules_where(matcher.exclusions, 0, "b"),
+    ]
+
+
+def _or_all(columns: list[pl.Expr]) -> pl.Expr:
+    return pl.reduce(lambda a, b: a | b, columns) if len(columns) > 1 else columns[0]
+
+
+def _field_rows(
+    values: FieldValues, codes: pl.Series, passed: pl.DataFrame, texts: Texts, matcher: Matcher
+) -> FieldRows:
+    """Each row's key in a field, and per distinct key the hits that count."""
+    words = matcher.rule_words
+    frame = pl.DataFrame({"code": codes}).with_columns(
+        (pl.lit(values.values.get_column(h)).gather(pl.col("code")) & passed.get_column(p)).alias(k)
+        for h, p, k in zip(
+            mask_names("h", words), mask_names("p", words), mask_names("k", words), strict=True
+        )
+    )
+    keys, first = distinct_ids(frame)
+    return FieldRows(keys, _counted(frame.gather(first), values, texts, matcher))
+
+
+def _counted(
+    keys: pl.DataFrame, values: FieldValues, texts: Texts, matcher: Matcher
+) -> pl.DataFrame:
+    """Per key: the key, the explanation segment, piece ids and rules fired (``FieldRows``).
+
+    A hit counts when its rule's bit is in the key (the rule passed) and none of the
+    competing rules whose longer phrase contains it is. The rules fired are those with a hit
+    that counts, plus the pattern rules of the key.
+    """
+    words = matcher.rule_words
+    k, b, o, f = (mask_names(prefix, words) for prefix in ("k", "b", "o", "f"))
+    table = keys.with_columns(
+        pl.lit(values.values.get_column(c)).gather(pl.col("code")).alias(c)
+        for c in ("first", "count")
+    )
+    hits = values.hits
+    # One row per hit of each key's value, sorted by key.
+    per_hit = (
+        table.select(
+            pl.int_range(pl.len(), dtype=ID).alias("key"),
+            pl.int_ranges("first", pl.col("first") + pl.col("count"), dtype=ID).alias("hit"),
+        )
+        .explode("hit")
+        .drop_nulls("hit")
+        .with_columns(
+            *[pl.lit(hits.get_column(c)).gather(pl.col("hit")) for c in ("piece", *b, *o)],
+            *[pl.lit(table.get_column(c)).gather(pl.col("key")) for c in k],
+        )
+    )
+    passes = pl.any_horizontal([(pl.col(x) & pl.col(y)) != 0 for x, y in zip(k, b, strict=True)])
+    inside = pl.any_horizontal([(pl.col(x) & pl.col(y)) != 0 for x, y in zip(k, o, strict=True)])
+    per_key = (
+        per_hit.filter(passes & ~inside)
+        .select(
+            "key",
+            "piece",
+            pl.lit(texts.pieces).gather(pl.col("piece")).alias("segment"),
+            *[pl.col(x).alias(y) for x, y in zip(b, f, strict=True)],
+        )
+        .set_sorted("key")
+        .group_by("key")
+        .agg("piece", "segment", *[pl.col(y).bitwise_or() for y in f])
+        .with_columns(pl.col("segment").list.join("; "))
+    )
+    pattern_rules = [
+        pl.lit(values.values.get_column(t)).gather(pl.col("code")) & pl.col(x)
+        for t, x in zip(mask_names("t", words), k, strict=True)
+    ]
+    return (
+        table.select(pl.int_range(pl.len(), dtype=ID).alias("key"), "code", *k)
+        .join(per_key, on="key", how="left", maintain_order="left")
+        .select(
+            "code",
+            *k,
+            "segment",
+            pl.col("piece").fill_null(pl.lit([], dtype=pl.List(ID))).alias("pieces"),
+            *[(pl.col(y).fill_null(0) | pattern_rules[w]).alias(y) for w, y in enumerate(f)],
+        )
+    )
+
+
+def _has_bit(position: pl.Expr, mask: list[str]) -> pl.Expr:
+    """Is the bit at ``position`` set in the mask held in columns ``mask``?"""
+    bit = pl.lit(BITS).gather(position % 64)
+    return pl.any_horizontal(
+        [(position // 64 == word) & ((pl.col(name) & bit) != 0) for word, name in enumerate(mask)]
+    )
+
+
+def _pattern_rows(evidence: Evidence, passed: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
+    """row, segment, pieces: the pattern hits that count in each row, in taxonomy order."""
+    schema = {"row": ROW, "segment": pl.String, "pieces": pl.List(ID)}
+    texts = evidence.texts
+    parts = []
+    for field, fv in texts.fields.items():
+        if fv.pattern_hits.is_empty():
+            continue
+        rows = pl.DataFrame({"code": evidence.codes(field)}).with_row_index("row")
+        parts.append(
+            rows.join(fv.pattern_hits, left_on="code", right_on="value").select(
+                "row",
+                "loop",
+                "match",
+                "position",
+                (pl.col("pair") * FIELD_COUNT + FIELD_ID[field]).alias("piece"),
+            )
+        )
+    if not parts:
         return pl.DataFrame(schema=schema)
-    return pl.concat(nested).unique("hit", maintain_order=True).cast(schema)
+    p = mask_names("p", matcher.rule_words)
+    hits = (
+        pl.concat(parts)
+        .with_columns(pl.lit(passed.get_column(c)).gather(pl.col("row")).alias(c) for c in p)
+        .filter(_has_bit(pl.col("position"), p))
+        .sort("row", "loop", "match")
+        .with_columns(pl.lit(texts.pieces).gather(pl.col("piece")).alias("segment"))
+    )
+    return (
+        hits.group_by("row", maintain_order=True)
+        .agg("segment", pl.col("piece").alias("pieces"))
+        .with_columns(pl.col("segment").list.join("; "))
+        .cast(schema)
+    )
+
+
+# --- One row per hit, for explain -------------------------------------------------------------
+
+
+@dataclass
+class HitDetail:
+    """Every hit of a chunk as a row of its own, with its verdicts: what ``explain`` shows."""
+
+    #: hit, row, field, vid, pair, rule, field_weight, requires_ok, blocked: every phrase or
+    #: pattern hit of a rule in a field it looks at (phrase hits by row, then pattern hits).
+    hits: pl.DataFrame
+    #: The hits that count: requires met, no unless, not nested. Same columns.
+    fired: pl.DataFrame
+    #: hit, outer_vid: hits inside a longer phrase of a competing rule that passed.
+    nested: pl.DataFrame
+    #: row, field, vid, ctx: the context phrases named.
+    contexts: pl.DataFrame
+    #: Padded phrase text per vid.
+    phrase_text: pl.Series
+
+
+def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
+    """The long form of ``row_evidence``: meant for a few rows (``explain`` shows one)."""
+    phrases, patterns, contexts, nesting = [], [], [], []
+    for field, fv in evidence.texts.fields.items():
+        rows = (
+            pl.DataFrame({"value": evidence.codes(field)})
+            .with_row_index("row")
+            .with_columns(pl.lit(FIELD_ID[field], pl.UInt8).alias("field"))
+        )
+
+        def joined(frame: pl.DataFrame, rows=rows) -> pl.DataFrame:
+            return rows.join(frame, on="value", maintain_order="left_right")
+
+        phrases.append(joined(fv.hits.select("value", "vid", "pair", "rule", "position")))
+        patterns.append(joined(fv.pattern_hits))
+        contexts.append(joined(fv.contexts).select("row", "field", "vid", "ctx"))
+        nesting.append(joined(fv.nesting).drop("value", "hit"))
+    columns = ["row", "field", "vid", "pair", "rule", "position"]
+    hits = pl.concat(
+        [
+            pl.concat(phrases).sort("row", maintain_order=True).select(columns),
+            pl.concat(patterns).sort("loop", "row", "match").select(columns),
+        ]
+    ).with_row_index("hit")
+    words = matcher.rule_words
+    masks = evidence.masks
+    hits = hits.with_columns(
+        pl.lit(masks.get_column(c)).gather(pl.col("row")).alias(c)
+        for c in mask_names("r", words) + mask_names("b", words)
+    ).select(
+        *["hit", *columns[:-1]],
+        pl.lit(matcher.rule_field_weight)
+        .gather(pl.col("rule") * FIELD_COUNT + pl.col("field"))
+        .alias("field_weight"),
+        _has_bit(pl.col("position"), mask_names("r", words)).alias("requires_ok"),
+        _has_bit(pl.col("position"), mask_names("b", words)).alias("blocked"),
+    )
+    candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
+    positions = pl.lit(pl.Series(matcher.rule_bit, dtype=ID))
+    nested = (
+        candidates.join(
+            pl.concat(nesting), on=["row", "field", "vid", "rule"], maintain_order="left_right"
+        )
+        .with_columns(
+            pl.lit(masks.get_column(c)).gather(pl.col("row")).alias(c)
+            for c in mask_names("p", words)
+        )
+        .filter(_has_bit(positions.gather(pl.col("outer_rule")), mask_names("p", words)))
+        .unique("hit", keep="first", maintain_order=True)
+        .select("hit", "outer_vid")
+    )
+    fired = candidates.join(nested, on="hit", how="anti", maintain_order="left")
+    return HitDetail(hits, fired, nested, pl.concat(contexts), evidence.texts.phrase_text)
