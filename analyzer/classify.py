@@ -31,6 +31,7 @@ from .matching import (
     Matcher,
     Texts,
     compile_taxonomy,
+    distinct_ids,
     hit_detail,
     read_texts,
     row_evidence,
@@ -59,17 +60,45 @@ POLICIES = ("primary", "split")
 # --- Scores ----------------------------------------------------------------------------------
 
 
-def category_scores(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
-    """One Float64 column per category (``c<cat id>``), one row per grant.
+@dataclass
+class RuleSets:
+    """The rules that fired in each grant (or each distinct such set), as one rule mask per
+    field weight: the rules whose best field has that weight. Everything decided from the
+    rules (scores, decisions, labels, ``matched_rules``) depends on these masks alone, so it
+    is worked out once per distinct set."""
 
-    A rule that fires adds weight x field weight once per grant, with its best field: fields
-    are taken heaviest first, and each adds only the rules no heavier field fired. The rules
-    of a category with equal weights are counted together (a popcount of their bits in the
-    row's rule mask). Sums are exact: scores are added as integers (millionths).
-    """
+    #: Field weights, heaviest first.
+    weights: list[float]
+    #: Per set: ``w<i>_<word>``, the rule mask of weight i.
+    masks: pl.DataFrame
+
+
+def fired_rule_sets(evidence: Evidence, matcher: Matcher) -> RuleSets:
+    """Per grant: its rules that fired, by their best field (fields heaviest first, each
+    taking only the rules no heavier field fired)."""
     words = matcher.rule_words
+    weights = matcher.taxonomy.settings.field_weights
+    by_weight: dict[float, list[str]] = {}
+    for field in evidence.fields:
+        by_weight.setdefault(float(weights.get(field, 0.0)), []).append(field)
+    seen = [pl.zeros(evidence.rows, dtype=MASK, eager=True) for _ in range(words)]
+    columns = []
+    for index, weight in enumerate(sorted(by_weight, reverse=True)):
+        fired = [evidence.fired(field, words) for field in by_weight[weight]]
+        union = [_or_series([masks[word] for masks in fired]) for word in range(words)]
+        columns += [(union[w] & ~seen[w]).alias(f"w{index}_{w}") for w in range(words)]
+        seen = [seen[w] | union[w] for w in range(words)]
+    return RuleSets(sorted(by_weight, reverse=True), pl.DataFrame(columns, height=evidence.rows))
+
+
+def category_scores(sets: RuleSets, matcher: Matcher) -> pl.DataFrame:
+    """One Float64 column per category (``c<cat id>``), one row per rule set.
+
+    A rule that fires adds weight x field weight, with its best field. The rules of a
+    category with equal weights count together (a popcount of their bits in the mask of
+    each field weight). Sums are exact: scores are added as integers (millionths).
+    """
     micro = 10**SCORE_DECIMALS
-    new_by_weight = _rules_by_best_field_weight(evidence, matcher)
     groups: dict[tuple[int, float], int] = {}
     for rule, (cat, weight) in enumerate(
         zip(matcher.rule_cat.to_list(), matcher.rule_weight.to_list(), strict=True)
@@ -77,40 +106,18 @@ def category_scores(evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
         groups[(cat, weight)] = groups.get((cat, weight), 0) | (1 << matcher.rule_bit[rule])
     terms: dict[int, list[pl.Expr]] = {}
     for (cat, weight), rules in groups.items():
-        for field_weight, masks in new_by_weight:
+        for index, field_weight in enumerate(sets.weights):
             unit = _micro_units(weight, field_weight, micro)
-            for word, wanted in enumerate(words_of(rules, words)):
+            for word, wanted in enumerate(words_of(rules, matcher.rule_words)):
                 if wanted and unit:
-                    count = (pl.lit(masks[word]) & pl.lit(wanted, MASK)).bitwise_count_ones()
+                    count = (pl.col(f"w{index}_{word}") & pl.lit(wanted, MASK)).bitwise_count_ones()
                     terms.setdefault(cat, []).append(count.cast(pl.Int64) * unit)
-    return pl.select(
+    return sets.masks.select(
         (
-            (pl.sum_horizontal(terms[cat]) / micro)
-            if cat in terms
-            else pl.repeat(0.0, evidence.rows, dtype=pl.Float64)
+            (pl.sum_horizontal(terms[cat]) / micro) if cat in terms else pl.lit(0.0, pl.Float64)
         ).alias(f"c{cat}")
         for cat in range(matcher.categories.height)
     )
-
-
-def _rules_by_best_field_weight(
-    evidence: Evidence, matcher: Matcher
-) -> list[tuple[float, list[pl.Series]]]:
-    """(field weight, rule mask) per field weight, heaviest first: the rules whose best field
-    has that weight (fired there and in no heavier field)."""
-    words = matcher.rule_words
-    weights = matcher.taxonomy.settings.field_weights
-    by_weight: dict[float, list[str]] = {}
-    for field in evidence.fields:
-        by_weight.setdefault(float(weights.get(field, 0.0)), []).append(field)
-    seen = [pl.zeros(evidence.rows, dtype=MASK, eager=True) for _ in range(words)]
-    out = []
-    for weight in sorted(by_weight, reverse=True):
-        fired = [evidence.fired(field, words) for field in by_weight[weight]]
-        union = [_or_series([masks[word] for masks in fired]) for word in range(words)]
-        out.append((weight, [union[w] & ~seen[w] for w in range(words)]))
-        seen = [seen[w] | union[w] for w in range(words)]
-    return out
 
 
 def _or_series(series: list[pl.Series]) -> pl.Series:
@@ -150,51 +157,41 @@ def _top(columns: list[tuple[int, str]]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 # --- Decisions ---------------------------------------------------------------------------------
 
 
-def decide_primary(
-    scores: pl.DataFrame, evidence: Evidence, matcher: Matcher
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decisions: row, approach, ambiguous, decided_by; shares: row, category, units)."""
-    tax = matcher.taxonomy
-    settings = tax.settings
-    columns = _columns(matcher, tax.primary.id)
+def decide_primary(scores: pl.DataFrame, matcher: Matcher) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """From the rules, per rule set: (decisions: row, approach, ambiguous, decided_by,
+    unscored (no rule of the dimension fired); shares: row, category, units). Out-of-scope
+    needs the grant's texts: ``decide_scope`` adds it per grant."""
+    settings = matcher.taxonomy.settings
+    columns = _columns(matcher, matcher.taxonomy.primary.id)
     names = pl.Series([name for _, name in columns], dtype=pl.String)
     top_score, top_index, runner = _top(columns)
-    out_category = tax.scope.out_of_scope_category if tax.scope else None
     ranked = scores.select(
         pl.int_range(pl.len(), dtype=ROW).alias("row"),
         top_score.alias("top_score"),
         pl.lit(names).gather(top_index).alias("top"),
         runner.alias("runner_score"),
-    ).with_columns(_out_of_scope(evidence, matcher, scores))
+    )
     by_rules = (pl.col("top_score") >= settings.min_score) & (pl.col("top_score") > 0)
-    by_scope = (pl.col("top_score") == 0) & pl.col("out_of_scope")
     decisions = ranked.select(
         "row",
-        pl.when(by_rules)
-        .then(pl.col("top"))
-        .when(by_scope)
-        .then(pl.lit(out_category))
-        .otherwise(pl.lit(UNCLASSIFIED))
-        .alias("approach"),
+        pl.when(by_rules).then(pl.col("top")).otherwise(pl.lit(UNCLASSIFIED)).alias("approach"),
         (
             by_rules & (pl.col("runner_score") >= settings.ambiguity_ratio * pl.col("top_score"))
         ).alias("ambiguous"),
-        pl.when(by_rules)
-        .then(pl.lit("rules"))
-        .when(by_scope)
-        .then(pl.lit("scope"))
-        .otherwise(pl.lit("none"))
-        .alias("decided_by"),
+        pl.when(by_rules).then(pl.lit("rules")).otherwise(pl.lit("none")).alias("decided_by"),
+        (pl.col("top_score") == 0).alias("unscored"),
     )
     return decisions, _split_shares(decisions, scores, matcher)
 
 
-def _out_of_scope(evidence: Evidence, matcher: Matcher, scores: pl.DataFrame) -> pl.Expr:
-    """Per row: no rule of the primary dimension fired, no in-scope context in the scope
-    fields, and at least ``min_words`` words there (False without a scope)."""
+def decide_scope(decisions: pl.DataFrame, evidence: Evidence, matcher: Matcher) -> pl.DataFrame:
+    """row, approach, ambiguous, decided_by per grant: out-of-scope where no rule of the
+    primary dimension fired, no in-scope context is named in the scope fields, and those have
+    at least ``min_words`` words."""
     tax = matcher.taxonomy
+    out = decisions.drop("unscored")
     if tax.scope is None or evidence.rows == 0:
-        return pl.lit(False).alias("out_of_scope")
+        return out
     fields = [f for f in tax.scope_fields() if f in evidence.fields]
     in_scope = pl.lit(False)
     for field in fields:
@@ -203,19 +200,48 @@ def _out_of_scope(evidence: Evidence, matcher: Matcher, scores: pl.DataFrame) ->
             if wanted:
                 found = pl.lit(named.get_column(f"x{word}").gather(evidence.codes(field)))
                 in_scope = in_scope | ((found & pl.lit(wanted, MASK)) != 0)
-    primary = [pl.col(f"c{cat}") for cat, _ in _columns(matcher, tax.primary.id)]
-    candidates = scores.select(~in_scope & (pl.max_horizontal(primary) == 0)).to_series().arg_true()
-    outcome = pl.zeros(evidence.rows, dtype=pl.Boolean, eager=True)
-    if candidates.len() and fields:
-        # Words are counted only where they decide (counting every text costs more).
-        words = pl.sum_horizontal(
-            pl.lit(
-                evidence.texts.fields[f].text.gather(evidence.codes(f).gather(candidates))
-            ).str.count_matches(r"[\p{L}\p{N}]+")
-            for f in fields
-        )
-        outcome = outcome.scatter(candidates, pl.select(words >= tax.scope.min_words).to_series())
-    return pl.lit(outcome).alias("out_of_scope")
+    candidates = decisions.select(pl.col("unscored") & ~in_scope).to_series().arg_true()
+    if not (candidates.len() and fields):
+        return out
+    # Words are counted only where they decide (counting every text costs more).
+    words = pl.sum_horizontal(
+        pl.lit(
+            evidence.texts.fields[f].text.gather(evidence.codes(f).gather(candidates))
+        ).str.count_matches(r"[\p{L}\p{N}]+")
+        for f in fields
+    )
+    long_enough = candidates.filter(pl.select(words >= tax.scope.min_words).to_series())
+    scoped = pl.col("row").is_in(long_enough.implode())
+    return out.with_columns(
+        pl.when(scoped)
+        .then(pl.lit(tax.scope.out_of_scope_category))
+        .otherwise(pl.col("approach"))
+        .alias("approach"),
+        pl.when(scoped).then(pl.lit("scope")).otherwise(pl.col("decided_by")).alias("decided_by"),
+    )
+
+
+def shares_per_grant(
+    sets: pl.Series, decisions: pl.DataFrame, by_set: pl.DataFrame
+) -> pl.DataFrame:
+    """row, category, units per grant, primary first: the split of its rule set where there
+    is one, else all to its approach (``decisions``, per grant)."""
+    primary_only = decisions.select(
+        "row", pl.col("approach").alias("category"), pl.lit(SHARE_UNIT, pl.Int64).alias("units")
+    )
+    split_sets = by_set.filter(pl.col("units") != SHARE_UNIT).get_column("row").unique()
+    if split_sets.is_empty():
+        return primary_only
+    rows = pl.DataFrame({"set": sets}).with_row_index("row")
+    split = rows.filter(pl.col("set").is_in(split_sets.implode())).join(
+        by_set.rename({"row": "set"}), on="set", maintain_order="left_right"
+    )
+    return pl.concat(
+        [
+            primary_only.filter(~pl.col("row").is_in(split.get_column("row").implode())),
+            split.select("row", "category", "units"),
+        ]
+    ).sort("row", maintain_order=True)
 
 
 def _split_shares(decisions: pl.DataFrame, scores: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
@@ -395,7 +421,7 @@ def explanation_texts(evidence: Evidence) -> pl.Series:
         rows.table.get_column("segment").gather(rows.keys) for rows in evidence.fields.values()
     ]
     if evidence.patterns.height:
-        patterns = pl.Series([None] * evidence.rows, dtype=pl.String)
+        patterns = pl.repeat(None, evidence.rows, dtype=pl.String, eager=True)
         segments.append(
             patterns.scatter(
                 evidence.patterns.get_column("row"), evidence.patterns.get_column("segment")
@@ -410,25 +436,28 @@ def explanation_texts(evidence: Evidence) -> pl.Series:
     )
 
 
-def matched_rules(evidence: Evidence, matcher: Matcher) -> pl.Series:
-    """Rule ids by category, then rule order, per row ("" where no rule fired).
+def matched_rules(sets: RuleSets, matcher: Matcher) -> pl.Series:
+    """Rule ids by category, then rule order, per rule set ("" where no rule fired).
 
-    Rule bits follow that order, so the text is the row's rule mask read a byte at a time:
+    Rule bits follow that order, so the text is the set's rule mask read a byte at a time:
     each byte is looked up in a table of the 256 texts its eight rules can make.
     """
-    words = matcher.rule_words
-    fired = [evidence.fired(field, words) for field in evidence.fields]
     rule_ids = matcher.rule_ids.to_list()
     by_bit = sorted(range(len(rule_ids)), key=lambda rule: matcher.rule_bit[rule])
     parts = []
     for byte in range((len(by_bit) + 7) // 8):
-        mask = _or_series([masks[byte // 8] for masks in fired])
-        value = (pl.lit(mask) // (1 << (8 * (byte % 8)))) % 256
+        word = byte // 8
+        mask = _or_all([pl.col(f"w{index}_{word}") for index in range(len(sets.weights))])
+        value = (mask // (1 << (8 * (byte % 8)))) % 256
         parts.append(pl.lit(_byte_texts(by_bit[8 * byte : 8 * byte + 8], rule_ids)).gather(value))
-    if not parts:
-        return pl.repeat("", evidence.rows, dtype=pl.String, eager=True).alias("matched_rules")
+    if not parts or not sets.weights:
+        return pl.repeat("", sets.masks.height, dtype=pl.String, eager=True).alias("matched_rules")
     text = pl.concat_str(parts, separator=";", ignore_nulls=True)
-    return pl.select(text).to_series().alias("matched_rules")
+    return sets.masks.select(text).to_series().alias("matched_rules")
+
+
+def _or_all(columns: list[pl.Expr]) -> pl.Expr:
+    return pl.reduce(lambda a, b: a | b, columns) if len(columns) > 1 else columns[0]
 
 
 def _byte_texts(rules: list[int], rule_ids: list[str]) -> pl.Series:
@@ -468,62 +497,74 @@ def allocate(grants: pl.DataFrame, decisions: pl.DataFrame, shares: pl.DataFrame
     the portfolio total exactly. Equal remainders go to the larger share, then the category
     listed first.
     """
-    amount = grants.get_column("amount") if "amount" in grants.columns else None
-    cents = (
-        (amount.cast(MONEY) * 100).cast(pl.Int128)
-        if amount is not None
-        else pl.Series([None] * grants.height, dtype=pl.Int128)
-    )
+    if "amount" in grants.columns:
+        money = grants.get_column("amount").cast(MONEY)
+    else:
+        money = pl.repeat(None, grants.height, dtype=MONEY, eager=True)
     ids = grants.select(text_column(grants, "record_id")).to_series()
     primary = decisions.select(
         "row", pl.col("approach").alias("category"), pl.lit(SHARE_UNIT, pl.Int64).alias("units")
     )
     frames = [
-        _allocated(primary, cents, ids, "primary"),
-        _allocated(shares, cents, ids, "split"),
+        _allocated(primary, money, ids, "primary"),
+        _allocated(shares, money, ids, "split"),
     ]
     return pl.concat(frames).select(list(ALLOCATIONS_SCHEMA)).cast(ALLOCATIONS_SCHEMA)
 
 
-def _allocated(parts: pl.DataFrame, cents: pl.Series, ids: pl.Series, policy: str) -> pl.DataFrame:
-    whole = pl.col("units") == SHARE_UNIT
-    amount = pl.lit(cents).gather(pl.col("row"))
-    simple = parts.filter(whole).with_columns(amount.alias("cents_out"))
-    split = parts.filter(~whole)
+def _allocated(parts: pl.DataFrame, money: pl.Series, ids: pl.Series, policy: str) -> pl.DataFrame:
+    """One policy's allocations, in the order of ``parts``: a share of 1 takes the grant's
+    amount as it is, shares below 1 split its cents by largest remainder."""
+    rows = parts.get_column("row")
+    share = pl.repeat(Decimal(1), parts.height, dtype=pl.Decimal(5, 4), eager=True)
+    amount = money.gather(rows)
+    split = parts.with_row_index("position").filter(pl.col("units") != SHARE_UNIT)
     if split.height:
-        split = (
-            split.with_row_index("position")
-            .with_columns(amount.alias("cents"))
-            .with_columns((pl.col("cents").abs() * pl.col("units")).alias("product"))
-            .with_columns(
-                (pl.col("product") // SHARE_UNIT).alias("base"),
-                (pl.col("product") % SHARE_UNIT).cast(pl.Int64).alias("remainder"),
-            )
-            .sort(["row", "remainder", "units", "position"], descending=[False, True, True, False])
-            .with_columns(
-                (pl.col("cents").abs() - pl.col("base").sum().over("row")).alias("left_over"),
-                (pl.int_range(pl.len()).over("row") + 1).alias("rank"),
-            )
-            .with_columns(
-                (
-                    (pl.col("base") + (pl.col("rank") <= pl.col("left_over")).cast(pl.Int128))
-                    * pl.col("cents").sign()
-                ).alias("cents_out")
-            )
-            .sort("position")
-            .select(simple.columns)
+        divided = _split_amounts(split, money)
+        share = share.scatter(divided.get_column("position"), divided.get_column("share"))
+        amount = amount.scatter(divided.get_column("position"), divided.get_column("amount"))
+    return pl.DataFrame(
+        {
+            "record_id": ids.gather(rows),
+            "policy": pl.repeat(policy, parts.height, dtype=pl.String, eager=True),
+            "category": parts.get_column("category"),
+            "share": share,
+            "amount": amount,
+        }
+    )
+
+
+def _split_amounts(split: pl.DataFrame, money: pl.Series) -> pl.DataFrame:
+    """position, share, amount of shares below 1 (rows of ``split``: position, row, units):
+    cents by largest remainder."""
+    cents = (pl.lit(money).gather(pl.col("row")) * 100).cast(pl.Int128)
+    return (
+        split.with_columns(cents.alias("cents"))
+        .with_columns((pl.col("cents").abs() * pl.col("units")).alias("product"))
+        .with_columns(
+            (pl.col("product") // SHARE_UNIT).alias("base"),
+            (pl.col("product") % SHARE_UNIT).cast(pl.Int64).alias("remainder"),
         )
-        simple = pl.concat([simple, split]).sort("row", maintain_order=True)
-    return simple.select(
-        pl.lit(ids).gather(pl.col("row")).alias("record_id"),
-        pl.lit(policy).alias("policy"),
-        "category",
-        (pl.col("units").cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.0001")))
-        .cast(pl.Decimal(5, 4))
-        .alias("share"),
-        (pl.col("cents_out").cast(pl.Decimal(38, 2)) * pl.lit(Decimal("0.01")))
-        .cast(MONEY)
-        .alias("amount"),
+        .sort(["row", "remainder", "units", "position"], descending=[False, True, True, False])
+        .with_columns(
+            (pl.col("cents").abs() - pl.col("base").sum().over("row")).alias("left_over"),
+            (pl.int_range(pl.len()).over("row") + 1).alias("rank"),
+        )
+        .with_columns(
+            (
+                (pl.col("base") + (pl.col("rank") <= pl.col("left_over")).cast(pl.Int128))
+                * pl.col("cents").sign()
+            ).alias("cents_out")
+        )
+        .select(
+            "position",
+            (pl.col("units").cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.0001")))
+            .cast(pl.Decimal(5, 4))
+            .alias("share"),
+            (pl.col("cents_out").cast(pl.Decimal(38, 2)) * pl.lit(Decimal("0.01")))
+            .cast(MONEY)
+            .alias("amount"),
+        )
     )
 
 
@@ -649,14 +690,24 @@ def _classify_part(
     """Classify the chunk of rows ``grants``, rows start.. of the frame ``texts`` was read
     from (row numbers are local to the chunk)."""
     evidence = row_evidence(texts, matcher, start, grants.height)
-    scores = category_scores(evidence, matcher)
-    decisions, shares = decide_primary(scores, evidence, matcher)
+    fired = fired_rule_sets(evidence, matcher)
+    sets, first = distinct_ids(fired.masks)
+    distinct = RuleSets(fired.weights, fired.masks.gather(first))
+    scores = category_scores(distinct, matcher)
+    by_set, shares_by_set = decide_primary(scores, matcher)
+    decisions = decide_scope(
+        by_set.gather(sets).with_columns(pl.int_range(pl.len(), dtype=ROW).alias("row")),
+        evidence,
+        matcher,
+    )
+    shares = shares_per_grant(sets, decisions, shares_by_set)
     applied = None
     if ledger is not None:
         decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
-    labels = decide_labels(scores, matcher)
+    labels = decide_labels(scores, matcher).gather(sets)
     explained = pl.DataFrame(
-        [matched_rules(evidence, matcher), explanation_texts(evidence)], height=grants.height
+        [matched_rules(distinct, matcher).gather(sets), explanation_texts(evidence)],
+        height=grants.height,
     )
     if applied is not None and applied.height:
         explained = _with_override_notes(explained, applied)
@@ -684,7 +735,7 @@ def _classify_part(
         allocations=allocate(grants, decisions, shares),
         applied=applied,
         evidence=evidence if keep_evidence else None,
-        scores=scores if keep_evidence else None,
+        scores=scores.gather(sets) if keep_evidence else None,
     )
 
 

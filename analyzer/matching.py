@@ -222,9 +222,6 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
             contexts_of_vid[v].append(ctx)
     weights = tax.settings.field_weights
 
-    def id_lists(lists: list[list[int]]) -> pl.Series:
-        return pl.Series(lists, dtype=pl.List(ID))
-
     def bits(positions) -> int:
         return sum(1 << p for p in set(positions))
 
@@ -242,11 +239,11 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         field_variants={
             f: sorted(variants[v] for v in ids) for f, ids in field_vids.items() if ids
         },
-        pairs_of_vid=id_lists(pairs_of_vid),
+        pairs_of_vid=_id_lists(pairs_of_vid),
         pair_rule=pair_rule,
         pair_vid=pair_vid,
-        contexts_of_vid=id_lists(contexts_of_vid),
-        inners_of_vid=id_lists(_inner_phrases(variants, rules_of_vid, rule_category)),
+        contexts_of_vid=_id_lists(contexts_of_vid),
+        inners_of_vid=_id_lists(_inner_phrases(variants, rules_of_vid, rule_category)),
         rule_ids=pl.Series([r.id for r in tax.rules], dtype=pl.String),
         rule_cat=pl.Series(rule_cat, dtype=ID),
         rule_weight=pl.Series([float(r.weight) for r in tax.rules], dtype=pl.Float64),
@@ -274,6 +271,24 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         contexts=list(build.contexts),
         patterns=patterns,
         scope_contexts=bits(scope_contexts),
+    )
+
+
+def _id_lists(lists: list[list[int]]) -> pl.Series:
+    """A List(UInt32) Series of Python lists, built from one flat column (several times
+    faster than converting the nested lists)."""
+    flat = pl.DataFrame(
+        {
+            "owner": pl.Series([i for i, items in enumerate(lists) for _ in items], dtype=ID),
+            "item": pl.Series([item for items in lists for item in items], dtype=ID),
+        }
+    )
+    grouped = flat.group_by("owner", maintain_order=True).agg("item")
+    return (
+        pl.DataFrame({"owner": pl.int_range(len(lists), dtype=ID, eager=True)})
+        .join(grouped, on="owner", how="left", maintain_order="left")
+        .get_column("item")
+        .fill_null(pl.lit([], dtype=pl.List(ID)))
     )
 
 
@@ -317,17 +332,16 @@ def _compete(outer: list[int], inner: list[int], rule_category: list[tuple[str, 
 def distinct_ids(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     """(an id per row, equal for equal rows and dense from 0; a row index per id).
 
-    Ids are the dense rank of a 64-bit hash of each row: one hash and one sort, several times
-    cheaper than hashing long strings into a join. Equal hashes of different rows are then
-    ruled out exactly by comparing every row with the row kept for its id; should that ever
-    fail, the ids are computed again by an exact join.
+    Rows are told apart by a 64-bit hash, several times cheaper than hashing long strings
+    into a join. Equal hashes of different rows are then ruled out exactly by comparing every
+    row with the row kept for its id; should that ever fail, the ids come from an exact join.
     """
     n = frame.height
-    ids = (frame.hash_rows(seed=0).rank("dense") - 1).cast(ID)
-    count = int(ids.max()) + 1 if n else 0
-    first = pl.zeros(count, dtype=ROW, eager=True).scatter(
-        ids, pl.int_range(n, dtype=ROW, eager=True)
-    )
+    hashes = frame.hash_rows(seed=0)
+    distinct = hashes.unique()
+    ids = hashes.replace_strict(distinct, pl.int_range(distinct.len(), dtype=ID, eager=True))
+    rows = pl.int_range(n, dtype=ROW, eager=True)
+    first = pl.zeros(distinct.len(), dtype=ROW, eager=True).scatter(ids, rows)
     kept = frame.gather(first).gather(ids)
     if all(kept.get_column(c).equals(frame.get_column(c)) for c in frame.columns):
         return ids, first
@@ -396,14 +410,33 @@ class Texts:
     piece_columns: pl.DataFrame
 
 
+#: Distinct values of a field read in one piece; more are split into slices read side by side.
+SLICE_VALUES = 20_000
+
+
 def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
-    """Reduce every field to its distinct values and search each value once."""
-    searched = {}
-    for field in matcher.fields:
-        codes, raw = _distinct_texts(grants, field)
-        work = lambda part, start, f=field: _search(part, start, f, matcher)  # noqa: E731
-        searched[field] = codes, _split_work(raw, work)
-    matched = pl.concat([found["patterns"] for _, found in searched.values()])
+    """Reduce every field to its distinct values and read each value once.
+
+    The work runs in threads (polars releases the GIL, and many of its functions use one
+    core): the fields side by side, then slices of each field's values side by side.
+    """
+    fields = matcher.fields
+    threads = pl.thread_pool_size()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        distinct = dict(
+            zip(fields, pool.map(lambda f: _distinct_texts(grants, f), fields), strict=True)
+        )
+        jobs = [
+            (field, start, raw.slice(start, size))
+            for field, (_, raw) in distinct.items()
+            for start, size in _slices(raw.height, threads)
+        ]
+        read = list(pool.map(lambda job: _read_values(job[2], job[1], job[0], matcher), jobs))
+    merged = {
+        field: _merged([r for (f, _, _), r in zip(jobs, read, strict=True) if f == field])
+        for field in fields
+    }
+    matched = pl.concat([found["patterns"] for found in merged.values()])
     pattern_vids = _pattern_vids(matched, len(matcher.variants))
     pattern_pairs = (
         matched.join(pattern_vids, on="match", maintain_order="left")
@@ -412,9 +445,9 @@ def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
         .with_row_index("pair", offset=len(matcher.pair_rule))
         .cast({"pair": ID})
     )
-    fields = {
-        field: _field_values(field, codes, found, pattern_vids, pattern_pairs, matcher)
-        for field, (codes, found) in searched.items()
+    values = {
+        field: _field_values(field, distinct[field][0], found, pattern_vids, pattern_pairs, matcher)
+        for field, found in merged.items()
     }
     phrase_text = pl.Series(
         "phrase",
@@ -426,7 +459,7 @@ def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
     described = _piece_columns(matcher, pair_rule, pair_vid, phrase_text)
     # Built once per pair and field instead of once per hit.
     pieces = described.select(pl.format('{}: "{}" in {}', "rule_id", "phrase", "field")).to_series()
-    return Texts(fields, phrase_text, pair_rule, pair_vid, pieces, described)
+    return Texts(values, phrase_text, pair_rule, pair_vid, pieces, described)
 
 
 def _distinct_texts(grants: pl.DataFrame, field: str) -> tuple[pl.Series, pl.DataFrame]:
@@ -439,26 +472,23 @@ def _distinct_texts(grants: pl.DataFrame, field: str) -> tuple[pl.Series, pl.Dat
     return codes, column.gather(first).to_frame("raw")
 
 
-def _split_work(values: pl.DataFrame, work) -> dict[str, pl.DataFrame]:
-    """``work(slice, start)`` on slices of the values side by side (polars releases the GIL
-    and runs a string function on one core), the results concatenated in order."""
-    parts = pl.thread_pool_size()
-    if values.height < 20_000 or parts < 2:
-        return work(values, 0)
-    size = -(-values.height // parts)
-    starts = range(0, values.height, size)
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        results = list(pool.map(lambda start: work(values.slice(start, size), start), starts))
-    return {key: pl.concat([r[key] for r in results]) for key in results[0]}
+def _slices(count: int, threads: int) -> list[tuple[int, int]]:
+    """(start, size) of the slices ``count`` values are read in."""
+    parts = threads if count >= SLICE_VALUES else 1
+    size = max(1, -(-count // parts))
+    return [(start, size) for start in range(0, max(count, 1), size)]
 
 
-def _search(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) -> dict[str, pl.DataFrame]:
-    """Normalise and search values numbered from ``start``: text, found (value, vid: each
-    phrase variant once, in text order) and patterns (see ``_pattern_matches``)."""
+def _read_values(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) -> dict:
+    """Everything one slice of a field's values says; values numbered from ``start``.
+
+    text: the normalised texts; hits, nesting, contexts: see ``FieldValues`` (hit numbers
+    local to the slice); patterns: see ``_pattern_matches``; masks: per value p0.. (the rules
+    its phrases hit), x0.. (the contexts it names), first and count (its hits).
+    """
     text = raw.select(ph.normalize_expr(pl.col("raw")).alias("text"))
-    variants = matcher.field_variants.get(field)
     found = pl.DataFrame(schema={"value": ID, "vid": ID})
-    if variants:
+    if variants := matcher.field_variants.get(field):
         found = (
             text.select(
                 pl.col("text")
@@ -473,7 +503,107 @@ def _search(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) -> dict
             .drop_nulls("vid")
             .cast({"value": ID, "vid": ID})
         )
-    return {"text": text, "found": found, "patterns": _pattern_matches(text, start, field, matcher)}
+    hits = _phrase_hits(found, field, matcher).with_row_index("hit")
+    nesting = _nesting(hits, text.get_column("text"), start, matcher)
+    outer = nesting.select(
+        "hit", _positions(matcher).gather(pl.col("outer_rule")).alias("position")
+    )
+    hits = hits.drop("hit").with_columns(
+        _or_per_id(outer, "hit", hits.height, "o", matcher.rule_words)
+    )
+    contexts = (
+        found.with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
+        .explode("ctx")
+        .drop_nulls("ctx")
+    )
+    count = raw.height
+    spans = (
+        hits.with_row_index("first")
+        .set_sorted("value")
+        .group_by("value")
+        .agg(pl.col("first").min(), pl.len().cast(ID).alias("count"))
+        .with_columns(pl.col("value") - start)
+    )
+    masks = pl.DataFrame(
+        [
+            *_or_per_id(
+                hits.select(pl.col("value") - start, "position"),
+                "value",
+                count,
+                "p",
+                matcher.rule_words,
+            ),
+            *_or_per_id(
+                contexts.select(pl.col("value") - start, pl.col("ctx").alias("position")),
+                "value",
+                count,
+                "x",
+                matcher.context_words,
+            ),
+            *[
+                pl.zeros(count, dtype=ID, eager=True)
+                .scatter(spans.get_column("value"), spans.get_column(c))
+                .alias(c)
+                for c in ("first", "count")
+            ],
+        ],
+        height=count,
+    )
+    return {
+        "text": text,
+        "hits": hits,
+        "nesting": nesting,
+        "contexts": contexts,
+        "patterns": _pattern_matches(text, start, field, matcher),
+        "masks": masks,
+    }
+
+
+def _merged(slices: list[dict]) -> dict[str, pl.DataFrame]:
+    """The reads of a field's slices as one: hit numbers made global."""
+    offset, hits, nesting, masks = 0, [], [], []
+    for part in slices:
+        hits.append(part["hits"])
+        nesting.append(part["nesting"].with_columns(pl.col("hit") + offset))
+        masks.append(part["masks"].with_columns(pl.col("first") + offset))
+        offset += part["hits"].height
+    merged = {
+        key: pl.concat([part[key] for part in slices]) for key in ("text", "contexts", "patterns")
+    }
+    return {
+        **merged,
+        "hits": pl.concat(hits),
+        "nesting": pl.concat(nesting),
+        "masks": pl.concat(masks),
+    }
+
+
+def _positions(matcher: Matcher) -> pl.Expr:
+    """Per rule index: its bit position, as a literal to gather from."""
+    return pl.lit(pl.Series(matcher.rule_bit, dtype=ID))
+
+
+def _phrase_hits(found: pl.DataFrame, field: str, matcher: Matcher) -> pl.DataFrame:
+    """value, vid, pair, rule, position, piece, b0..: the phrases found, one row per rule
+    that looks at this field (see ``FieldValues.hits``)."""
+    return (
+        found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
+        .explode("pair")
+        .drop_nulls("pair")
+        .with_columns(
+            pl.lit(pl.Series(matcher.pair_rule, dtype=ID)).gather(pl.col("pair")).alias("rule")
+        )
+        .filter(
+            pl.lit(matcher.rule_field_weight)
+            .gather(pl.col("rule") * FIELD_COUNT + FIELD_ID[field])
+            .is_not_null()
+        )
+        .with_columns(
+            _positions(matcher).gather(pl.col("rule")).alias("position"),
+            (pl.col("pair") * FIELD_COUNT + FIELD_ID[field]).alias("piece"),
+        )
+        .with_columns(bit_columns(pl.col("position"), "b", matcher.rule_words))
+    )
 
 
 def _pattern_matches(text: pl.DataFrame, start: int, field: str, matcher: Matcher) -> pl.DataFrame:
@@ -538,41 +668,17 @@ def _piece_columns(
 def _field_values(
     field: str,
     codes: pl.Series,
-    found: dict[str, pl.DataFrame],
+    read: dict[str, pl.DataFrame],
     pattern_vids: pl.DataFrame,
     pattern_pairs: pl.DataFrame,
     matcher: Matcher,
 ) -> FieldValues:
-    """Hits, nesting and masks of a field's values, from what the search found.
-
-    Every frame here is sorted by value (the search lists values in order), which lets the
-    per-value group-bys take polars' fast path for sorted keys.
-    """
-    text = found["text"].get_column("text")
-    count = text.len()
+    """A field's values from what was read, with the pattern hits now that their texts have
+    phrase ids."""
     words = matcher.rule_words
-    positions = pl.lit(pl.Series(matcher.rule_bit, dtype=ID))
-    hits = (
-        found["found"]
-        .with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
-        .explode("pair")
-        .drop_nulls("pair")
-        .with_columns(
-            pl.lit(pl.Series(matcher.pair_rule, dtype=ID)).gather(pl.col("pair")).alias("rule")
-        )
-        .filter(
-            pl.lit(matcher.rule_field_weight)
-            .gather(pl.col("rule") * FIELD_COUNT + FIELD_ID[field])
-            .is_not_null()
-        )
-        .with_columns(
-            positions.gather(pl.col("rule")).alias("position"),
-            (pl.col("pair") * FIELD_COUNT + FIELD_ID[field]).alias("piece"),
-        )
-        .with_columns(bit_columns(pl.col("position"), "b", words))
-    )
+    text = read["text"].get_column("text")
     patterns = (
-        found["patterns"]
+        read["patterns"]
         .join(pattern_vids, on="match", maintain_order="left")
         .join(pattern_pairs, on=["rule", "vid"], maintain_order="left")
         .sort("value", "loop", "order", maintain_order=True)
@@ -583,55 +689,27 @@ def _field_values(
             "vid",
             "pair",
             "rule",
-            positions.gather(pl.col("rule")).alias("position"),
+            _positions(matcher).gather(pl.col("rule")).alias("position"),
         )
     )
-    contexts = (
-        found["found"]
-        .with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
-        .explode("ctx")
-        .drop_nulls("ctx")
-    )
-    hits = hits.with_row_index("hit")
-    nesting = _nesting(hits, text, matcher)
-    outer = nesting.select("hit", positions.gather(pl.col("outer_rule")).alias("position"))
-    hits = hits.drop("hit").with_columns(_or_per_id(outer, "hit", hits.height, "o", words))
-    from_phrases = _or_per_id(hits, "value", count, "h", words)
-    from_patterns = _or_per_id(patterns, "value", count, "t", words)
-    spans = (
-        hits.with_row_index("first")
-        .set_sorted("value")
-        .group_by("value")
-        .agg(pl.col("first").min(), pl.len().cast(ID).alias("count"))
-    )
-    values = pl.DataFrame(
-        [
-            *[
-                (a | b).alias(f"h{w}")
-                for w, (a, b) in enumerate(zip(from_phrases, from_patterns, strict=True))
-            ],
-            *from_patterns,
-            *_or_per_id(
-                contexts.rename({"ctx": "position"}), "value", count, "x", matcher.context_words
-            ),
-            *[
-                pl.zeros(count, dtype=ID, eager=True)
-                .scatter(spans.get_column("value"), spans.get_column(c))
-                .alias(c)
-                for c in ("first", "count")
-            ],
-        ],
-        height=count,
+    from_patterns = _or_per_id(patterns, "value", text.len(), "t", words)
+    masks = read["masks"]
+    values = masks.select(
+        *[(pl.col(f"p{w}") | from_patterns[w]).alias(f"h{w}") for w in range(words)],
+        *[pl.lit(t) for t in from_patterns],
+        *mask_names("x", matcher.context_words),
+        "first",
+        "count",
     )
     return FieldValues(
         field=field,
         codes=codes,
         text=text,
         values=values,
-        hits=hits,
+        hits=read["hits"],
         pattern_hits=patterns,
-        nesting=nesting,
-        contexts=contexts,
+        nesting=read["nesting"],
+        contexts=read["contexts"],
     )
 
 
@@ -654,7 +732,7 @@ def _or_per_id(
     ]
 
 
-def _nesting(hits: pl.DataFrame, text: pl.Series, matcher: Matcher) -> pl.DataFrame:
+def _nesting(hits: pl.DataFrame, text: pl.Series, start: int, matcher: Matcher) -> pl.DataFrame:
     """hit, value, vid, rule, outer_vid, outer_rule: hits inside a longer phrase of a
     competing rule.
 
@@ -698,13 +776,19 @@ def _nesting(hits: pl.DataFrame, text: pl.Series, matcher: Matcher) -> pl.DataFr
             )
         )
     )
-    own = pl.lit(text).gather(pl.col("value"))
+    own = pl.lit(text).gather(pl.col("value") - start)
     phrase = pl.lit(pl.Series(matcher.variants, dtype=pl.String))
+    counted = pairs.with_columns(
+        own.str.count_matches(phrase.gather(pl.col("vid")), literal=True).alias("inner")
+    )
+    # A shorter phrase found once is outnumbered by nothing: the longer one containing it was
+    # found too. Only phrases found more than once need the longer one counted.
+    more = counted.filter(pl.col("inner") > 1)
+    more = more.filter(
+        own.str.count_matches(phrase.gather(pl.col("outer_vid")), literal=True) >= pl.col("inner")
+    )
     return (
-        pairs.filter(
-            own.str.count_matches(phrase.gather(pl.col("outer_vid")), literal=True)
-            >= own.str.count_matches(phrase.gather(pl.col("vid")), literal=True)
-        )
+        pl.concat([counted.filter(pl.col("inner") == 1), more])
         .select(list(schema))
         .sort("hit", maintain_order=True)
     )
