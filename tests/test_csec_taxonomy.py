@@ -162,6 +162,45 @@ def test_codebook_hard_cases(text, recipient, expected):
     assert row["approach"] == expected, row["explanation"]
 
 
+#: Assistance Listings whose money serves trafficking victims (DOJ OVC 16.320 and 16.834, HHS
+#: 93.598 and 93.327): every one must be both an exploitation context and a victim-service
+#: programme, or a service under one of them silently falls back to structural prevention.
+TRAFFICKING_VICTIM_PROGRAMMES = ("16.320", "16.834", "93.598", "93.327")
+
+
+def test_trafficking_victim_programmes_are_known_everywhere_they_matter(taxonomy):
+    for context in ("exploitation", "victim_service_programs", "trafficking_setting"):
+        missing = set(TRAFFICKING_VICTIM_PROGRAMMES) - set(taxonomy.contexts[context])
+        assert not missing, (context, missing)
+
+
+@pytest.mark.parametrize(
+    ("description", "program", "expected"),
+    [
+        # A service under a trafficking-victim programme is for victims, "survivors" or not.
+        ("TRAUMA-FOCUSED THERAPY FOR SURVIVORS", "93.598", "intervention"),
+        ("Mentoring and life skills for youth", "16.320", "intervention"),
+        # Screening named by what it screens for, "&" read as a space.
+        ("FY 2021 CSEC SCREENING & IDENTIFICATION", "93.598", "response"),
+        # Survivors of what? Neither intervention nor out-of-scope.
+        ("Transitional housing for survivors in the county", None, "unclassified"),
+        # A programme heading alone does not say what was funded.
+        ("Continuation", "Safe Harbor Services", "unclassified"),
+        # "Meet after school" is a time; the self-esteem groups are the activity.
+        (
+            "Self-esteem groups for girls in the youth program; groups meet after school and "
+            "during the summer.",
+            None,
+            "resilience-building",
+        ),
+    ],
+)
+def test_programme_and_population_conventions(description, program, expected):
+    grant = {"record_id": "x", "description": description, "program": program}
+    row = classify_texts([grant])["x"]
+    assert row["approach"] == expected, row["explanation"]
+
+
 def test_city_is_not_found_inside_capacity():
     row = classify_texts(
         [{"record_id": "x", "description": "Capacity building.", "recipient": "Capacity Partners"}]
