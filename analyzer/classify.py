@@ -14,7 +14,6 @@ by side in threads (polars releases the GIL) and the results are concatenated.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -29,10 +28,10 @@ from .matching import (
     Evidence,
     HitDetail,
     Matcher,
-    Texts,
     compile_taxonomy,
     distinct_ids,
     hit_detail,
+    in_threads,
     read_texts,
     row_evidence,
     text_column,
@@ -414,6 +413,10 @@ def format_units(units: pl.Expr) -> pl.Expr:
     return pl.when(units == SHARE_UNIT).then(pl.lit("1")).otherwise(pl.lit("0.") + digits)
 
 
+#: Rows per slice when the explanations are written side by side in threads.
+CHUNK_ROWS = 250_000
+
+
 def explanation_texts(evidence: Evidence) -> pl.Series:
     """'rule: "phrase" in field; ...' per row ("" where nothing fired): the segments of the
     row's fields in field order (each in text order), then its pattern hits."""
@@ -429,11 +432,10 @@ def explanation_texts(evidence: Evidence) -> pl.Series:
         )
     if not segments:
         return pl.repeat("", evidence.rows, dtype=pl.String, eager=True).alias("explanation")
-    return (
-        pl.select(pl.concat_str([pl.lit(s) for s in segments], separator="; ", ignore_nulls=True))
-        .to_series()
-        .alias("explanation")
-    )
+    frame = pl.DataFrame([s.alias(f"s{i}") for i, s in enumerate(segments)])
+    joined = pl.concat_str(pl.all(), separator="; ", ignore_nulls=True).alias("explanation")
+    slices = [frame.slice(start, CHUNK_ROWS) for start in range(0, frame.height, CHUNK_ROWS)]
+    return pl.concat(in_threads(lambda part: part.select(joined).to_series(), slices or [frame]))
 
 
 def matched_rules(sets: RuleSets, matcher: Matcher) -> pl.Series:
@@ -472,22 +474,31 @@ def _byte_texts(rules: list[int], rule_ids: list[str]) -> pl.Series:
 def matches_frame(grants: pl.DataFrame, evidence: Evidence) -> pl.DataFrame:
     """MATCHES_SCHEMA: one row per rule hit that counted (rule, field, phrase), field by
     field (phrases in field order, then patterns), row by row within a field."""
-    lists = [(rows.keys, rows.table.get_column("pieces")) for rows in evidence.fields.values()]
-    parts = [
-        pl.DataFrame({"row": pl.int_range(evidence.rows, dtype=ROW, eager=True)})
-        .with_columns(pl.lit(pieces).gather(keys).alias("piece"))
-        .explode("piece")
-        .drop_nulls("piece")
-        for keys, pieces in lists
-    ]
-    parts.append(evidence.patterns.select("row", pl.col("pieces").alias("piece")).explode("piece"))
-    found = pl.concat(parts)
     ids = grants.select(text_column(grants, "record_id")).to_series()
     described = evidence.texts.piece_columns
-    return found.select(
-        pl.lit(ids).gather(pl.col("row")).alias("record_id"),
-        *[pl.lit(described.get_column(c)).gather(pl.col("piece")) for c in described.columns],
-    ).cast(MATCHES_SCHEMA)
+    every_row = pl.DataFrame({"row": pl.int_range(evidence.rows, dtype=ROW, eager=True)})
+    found = [
+        every_row.with_columns(
+            pl.lit(rows.table.get_column("pieces")).gather(rows.keys).alias("piece")
+        )
+        for rows in evidence.fields.values()
+    ]
+    found.append(evidence.patterns.select("row", pl.col("pieces").alias("piece")))
+
+    def rows_of(pieces: pl.DataFrame) -> pl.DataFrame:
+        return (
+            pieces.explode("piece")
+            .drop_nulls("piece")
+            .select(
+                pl.lit(ids).gather(pl.col("row")).alias("record_id"),
+                *[
+                    pl.lit(described.get_column(c)).gather(pl.col("piece"))
+                    for c in described.columns
+                ],
+            )
+        )
+
+    return pl.concat(in_threads(rows_of, found)).cast(MATCHES_SCHEMA)
 
 
 def allocate(grants: pl.DataFrame, decisions: pl.DataFrame, shares: pl.DataFrame) -> pl.DataFrame:
@@ -584,49 +595,38 @@ def classify_grants(
     return run_engine(grants, taxonomy, overrides=overrides).classification
 
 
-#: Rows per chunk: after the text work (once per distinct text, for the whole frame) every
-#: step is local to a row, so chunks of rows are classified side by side, which keeps both
-#: cores busy and bounds the memory of the intermediate frames.
-CHUNK_ROWS = 100_000
-
-
 @dataclass
 class EngineRun:
     """A classification with the intermediate results ``explain`` reads."""
 
     classification: Classification
     matcher: Matcher
-    #: Row evidence and scores, kept only for frames of one chunk (``explain`` reads one grant).
-    row_evidence: Evidence | None
-    scores: pl.DataFrame | None
-    #: row, key, approach, reason, reviewer of the grants an override decided (last chunk).
+    row_evidence: Evidence
+    #: Per distinct rule set: the category scores; per grant: its rule set.
+    set_scores: pl.DataFrame
+    sets: pl.Series
+    #: row, key, approach, reason, reviewer of the grants an override decided.
     overridden: pl.DataFrame | None
 
     @cached_property
-    def evidence(self) -> HitDetail | None:
-        """Every hit of the grants as a row of its own (one chunk only)."""
-        if self.row_evidence is None:
-            return None
+    def evidence(self) -> HitDetail:
+        """Every hit as a row of its own (meant for a few grants: ``explain`` reads one)."""
         return hit_detail(self.row_evidence, self.matcher)
 
-
-@dataclass
-class _Part:
-    """The classification of one chunk of rows."""
-
-    table: pl.DataFrame
-    matches: pl.DataFrame
-    allocations: pl.DataFrame
-    applied: pl.DataFrame | None
-    #: Kept for ``explain`` only when the frame is one chunk (they are large).
-    evidence: Evidence | None = None
-    scores: pl.DataFrame | None = None
+    @cached_property
+    def scores(self) -> pl.DataFrame:
+        """Per grant: one score column per category (``c<cat id>``)."""
+        return self.set_scores.gather(self.sets)
 
 
 def run_engine(
     grants: pl.DataFrame, taxonomy: str | Path | Taxonomy = "csec", *, overrides=None
 ) -> EngineRun:
-    """Both passes of the engine over a grants frame; see ``classify_grants``."""
+    """Both passes of the engine over a grants frame; see ``classify_grants``.
+
+    What the texts say is worked out once per distinct text, what the rules decide once per
+    distinct set of rules that fired; only the outputs are written row by row.
+    """
     from .overrides import Ledger, load_overrides, unmatched_keys
 
     tax = load_taxonomy(taxonomy)
@@ -641,55 +641,7 @@ def run_engine(
         ledger = (
             overrides if isinstance(overrides, Ledger) else load_overrides(overrides, taxonomy=tax)
         )
-    texts = read_texts(grants, matcher)
-    starts = list(range(0, grants.height, CHUNK_ROWS))
-    if len(starts) <= 1:
-        parts = [_classify_part(grants, texts, 0, matcher, ledger, keep_evidence=True)]
-    else:
-        # polars releases the GIL and many of its operations use one core: chunks side by
-        # side keep every core busy.
-        with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
-            parts = list(
-                pool.map(
-                    lambda start: _classify_part(
-                        grants.slice(start, CHUNK_ROWS), texts, start, matcher, ledger
-                    ),
-                    starts,
-                )
-            )
-    applied = [p.applied for p in parts if p.applied is not None]
-    run = {
-        "taxonomy_name": tax.name,
-        "taxonomy_version": tax.version,
-        "taxonomy_sha256": tax.sha256,
-        "taxonomy_path": tax.source,
-        "rule_count": len(tax.rules),
-        "overrides_path": str(ledger.path) if ledger is not None else None,
-        "override_count": sum(a.height for a in applied),
-        "overrides_unmatched": [] if ledger is None else unmatched_keys(ledger, grants),
-    }
-    classification = Classification(
-        table=pl.concat([p.table for p in parts]),
-        matches=pl.concat([p.matches for p in parts]),
-        allocations=pl.concat([p.allocations for p in parts]),
-        run=run,
-    )
-    last = parts[-1]
-    return EngineRun(classification, matcher, last.evidence, last.scores, last.applied)
-
-
-def _classify_part(
-    grants: pl.DataFrame,
-    texts: Texts,
-    start: int,
-    matcher: Matcher,
-    ledger,
-    *,
-    keep_evidence: bool = False,
-) -> _Part:
-    """Classify the chunk of rows ``grants``, rows start.. of the frame ``texts`` was read
-    from (row numbers are local to the chunk)."""
-    evidence = row_evidence(texts, matcher, start, grants.height)
+    evidence = row_evidence(read_texts(grants, matcher), matcher)
     fired = fired_rule_sets(evidence, matcher)
     sets, first = distinct_ids(fired.masks)
     distinct = RuleSets(fired.weights, fired.masks.gather(first))
@@ -705,12 +657,46 @@ def _classify_part(
     if ledger is not None:
         decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
     labels = decide_labels(scores, matcher).gather(sets)
-    explained = pl.DataFrame(
-        [matched_rules(distinct, matcher).gather(sets), explanation_texts(evidence)],
-        height=grants.height,
+    rules = matched_rules(distinct, matcher).gather(sets)
+
+    def write_table() -> pl.DataFrame:
+        explained = pl.DataFrame([rules, explanation_texts(evidence)])
+        if applied is not None and applied.height:
+            explained = _with_override_notes(explained, applied)
+        return _table(grants, decisions, shares, labels, explained, matcher)
+
+    # The three outputs do not depend on each other: they are written side by side.
+    table, matches, allocations = in_threads(
+        lambda write: write(),
+        [
+            write_table,
+            lambda: matches_frame(grants, evidence),
+            lambda: allocate(grants, decisions, shares),
+        ],
     )
-    if applied is not None and applied.height:
-        explained = _with_override_notes(explained, applied)
+    run = {
+        "taxonomy_name": tax.name,
+        "taxonomy_version": tax.version,
+        "taxonomy_sha256": tax.sha256,
+        "taxonomy_path": tax.source,
+        "rule_count": len(tax.rules),
+        "overrides_path": str(ledger.path) if ledger is not None else None,
+        "override_count": applied.height if applied is not None else 0,
+        "overrides_unmatched": [] if ledger is None else unmatched_keys(ledger, grants),
+    }
+    classification = Classification(table, matches, allocations, run)
+    return EngineRun(classification, matcher, evidence, scores, sets, applied)
+
+
+def _table(
+    grants: pl.DataFrame,
+    decisions: pl.DataFrame,
+    shares: pl.DataFrame,
+    labels: pl.DataFrame,
+    explained: pl.DataFrame,
+    matcher: Matcher,
+) -> pl.DataFrame:
+    """CLASSIFICATION_SCHEMA, then any extra dimension of the taxonomy."""
     table = pl.concat(
         [
             grants.select(text_column(grants, "record_id").alias("record_id")),
@@ -722,20 +708,12 @@ def _classify_part(
         how="horizontal",
     )
     extra = [d for d in labels.columns if d not in CLASSIFICATION_SCHEMA]
-    table = table.select(
+    return table.select(
         *[
             (pl.col(name) if name in table.columns else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in CLASSIFICATION_SCHEMA.items()
         ],
         *extra,
-    )
-    return _Part(
-        table=table,
-        matches=matches_frame(grants, evidence),
-        allocations=allocate(grants, decisions, shares),
-        applied=applied,
-        evidence=evidence if keep_evidence else None,
-        scores=scores.gather(sets) if keep_evidence else None,
     )
 
 

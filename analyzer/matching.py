@@ -83,15 +83,20 @@ class Matcher:
     variants: list[str]
     #: The variants each field is searched for.
     field_variants: dict[str, list[str]]
-    #: Per vid: the (phrase, rule) pairs it starts, the contexts it belongs to, and the
-    #: shorter phrases of competing rules (same dimension, other category) it contains as
-    #: whole words (List(UInt32) each).
-    pairs_of_vid: pl.Series
+    #: Per field, per vid: the (phrase, rule) pairs it starts among the rules that look at
+    #: that field (List(UInt32)).
+    field_pairs: dict[str, pl.Series]
+    #: Per vid: the contexts it belongs to, and the shorter phrases of competing rules (same
+    #: dimension, other category) it contains as whole words (List(UInt32) each).
     contexts_of_vid: pl.Series
     inners_of_vid: pl.Series
+    #: Per vid: the contexts it belongs to as a context mask (x0.., one UInt64 column a word).
+    vid_contexts: pl.DataFrame
     #: Per (phrase, rule) pair: the rule and the phrase.
     pair_rule: list[int]
     pair_vid: list[int]
+    #: Per pair: rule, position (the rule's bit) and b0.. (that bit as a rule mask).
+    pair_bits: pl.DataFrame
     #: Per rule: id, category id, weight.
     rule_ids: pl.Series
     rule_cat: pl.Series
@@ -207,13 +212,14 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
     count = len(variants)
     rule_category = [(r.dimension, r.category) for r in tax.rules]
     rules_of_vid: list[list[int]] = [[] for _ in range(count)]
-    pairs_of_vid: list[list[int]] = [[] for _ in range(count)]
     pair_rule: list[int] = []
     pair_vid: list[int] = []
+    field_pairs: dict[str, list[list[int]]] = {f: [[] for _ in range(count)] for f in TEXT_FIELDS}
     for index, vids in enumerate(rule_vids):
         for v in dict.fromkeys(vids):
             rules_of_vid[v].append(index)
-            pairs_of_vid[v].append(len(pair_rule))
+            for f in tax.rule_fields(tax.rules[index]):
+                field_pairs[f][v].append(len(pair_rule))
             pair_rule.append(index)
             pair_vid.append(v)
     contexts_of_vid: list[list[int]] = [[] for _ in range(count)]
@@ -221,6 +227,8 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         for v in dict.fromkeys(vids):
             contexts_of_vid[v].append(ctx)
     weights = tax.settings.field_weights
+    context_words = max(1, (len(build.contexts) + 63) // 64)
+    pair_position = pl.Series([rule_bit[rule] for rule in pair_rule], dtype=ID)
 
     def bits(positions) -> int:
         return sum(1 << p for p in set(positions))
@@ -239,11 +247,26 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         field_variants={
             f: sorted(variants[v] for v in ids) for f, ids in field_vids.items() if ids
         },
-        pairs_of_vid=_id_lists(pairs_of_vid),
-        pair_rule=pair_rule,
-        pair_vid=pair_vid,
+        field_pairs={f: _id_lists(field_pairs[f]) for f in field_vids if field_vids[f]},
         contexts_of_vid=_id_lists(contexts_of_vid),
         inners_of_vid=_id_lists(_inner_phrases(variants, rules_of_vid, rule_category)),
+        vid_contexts=pl.DataFrame(
+            [
+                pl.Series(
+                    f"x{w}",
+                    [words_of(bits(c), context_words)[w] for c in contexts_of_vid],
+                    dtype=MASK,
+                )
+                for w in range(context_words)
+            ]
+        ),
+        pair_rule=pair_rule,
+        pair_vid=pair_vid,
+        pair_bits=pl.select(
+            pl.lit(pl.Series(pair_rule, dtype=ID)).alias("rule"),
+            pl.lit(pair_position).alias("position"),
+            *bit_columns(pl.lit(pair_position), "b", max(1, (len(rule_bit) + 63) // 64)),
+        ),
         rule_ids=pl.Series([r.id for r in tax.rules], dtype=pl.String),
         rule_cat=pl.Series(rule_cat, dtype=ID),
         rule_weight=pl.Series([float(r.weight) for r in tax.rules], dtype=pl.Float64),
@@ -390,8 +413,8 @@ class FieldValues:
     #: longer phrase at least as many: hit (row in ``hits``), value, vid, rule, outer_vid,
     #: outer_rule.
     nesting: pl.DataFrame
-    #: Context phrases named: value, vid, ctx.
-    contexts: pl.DataFrame
+    #: Every phrase variant found, once per value, in text order: value, vid.
+    found: pl.DataFrame
 
 
 @dataclass
@@ -408,6 +431,8 @@ class Texts:
     pieces: pl.Series
     #: dimension, category, rule_id, field, phrase per piece: the rows of ``matches``.
     piece_columns: pl.DataFrame
+    #: How many rows (grants) the texts were read from.
+    rows: int
 
 
 #: Distinct values of a field read in one piece; more are split into slices read side by side.
@@ -417,21 +442,20 @@ SLICE_VALUES = 20_000
 def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
     """Reduce every field to its distinct values and read each value once.
 
-    The work runs in threads (polars releases the GIL, and many of its functions use one
-    core): the fields side by side, then slices of each field's values side by side.
+    The work runs in threads (``in_threads``): the fields side by side, then slices of each
+    field's values side by side.
     """
     fields = matcher.fields
     threads = pl.thread_pool_size()
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        distinct = dict(
-            zip(fields, pool.map(lambda f: _distinct_texts(grants, f), fields), strict=True)
-        )
-        jobs = [
-            (field, start, raw.slice(start, size))
-            for field, (_, raw) in distinct.items()
-            for start, size in _slices(raw.height, threads)
-        ]
-        read = list(pool.map(lambda job: _read_values(job[2], job[1], job[0], matcher), jobs))
+    distinct = dict(
+        zip(fields, in_threads(lambda f: _distinct_texts(grants, f), fields), strict=True)
+    )
+    jobs = [
+        (field, start, raw.slice(start, size))
+        for field, (_, raw) in distinct.items()
+        for start, size in _slices(raw.height, threads)
+    ]
+    read = in_threads(lambda job: _read_values(job[2], job[1], job[0], matcher), jobs)
     merged = {
         field: _merged([r for (f, _, _), r in zip(jobs, read, strict=True) if f == field])
         for field in fields
@@ -459,7 +483,7 @@ def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
     described = _piece_columns(matcher, pair_rule, pair_vid, phrase_text)
     # Built once per pair and field instead of once per hit.
     pieces = described.select(pl.format('{}: "{}" in {}', "rule_id", "phrase", "field")).to_series()
-    return Texts(values, phrase_text, pair_rule, pair_vid, pieces, described)
+    return Texts(values, phrase_text, pair_rule, pair_vid, pieces, described, grants.height)
 
 
 def _distinct_texts(grants: pl.DataFrame, field: str) -> tuple[pl.Series, pl.DataFrame]:
@@ -505,18 +529,13 @@ def _read_values(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) ->
         )
     hits = _phrase_hits(found, field, matcher).with_row_index("hit")
     nesting = _nesting(hits, text.get_column("text"), start, matcher)
+    words, count = matcher.rule_words, raw.height
     outer = nesting.select(
-        "hit", _positions(matcher).gather(pl.col("outer_rule")).alias("position")
+        "hit", *bit_columns(_positions(matcher).gather(pl.col("outer_rule")), "o", words)
     )
     hits = hits.drop("hit").with_columns(
-        _or_per_id(outer, "hit", hits.height, "o", matcher.rule_words)
+        _or_per_id(outer, "hit", hits.height, mask_names("o", words))
     )
-    contexts = (
-        found.with_columns(pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"))
-        .explode("ctx")
-        .drop_nulls("ctx")
-    )
-    count = raw.height
     spans = (
         hits.with_row_index("first")
         .set_sorted("value")
@@ -524,22 +543,19 @@ def _read_values(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) ->
         .agg(pl.col("first").min(), pl.len().cast(ID).alias("count"))
         .with_columns(pl.col("value") - start)
     )
+    local = pl.col("value") - start
+    rules = hits.select(
+        local,
+        *[
+            pl.col(b).alias(p)
+            for b, p in zip(mask_names("b", words), mask_names("p", words), strict=True)
+        ],
+    )
+    named = found.select(local, *[pl.lit(c).gather(pl.col("vid")) for c in matcher.vid_contexts])
     masks = pl.DataFrame(
         [
-            *_or_per_id(
-                hits.select(pl.col("value") - start, "position"),
-                "value",
-                count,
-                "p",
-                matcher.rule_words,
-            ),
-            *_or_per_id(
-                contexts.select(pl.col("value") - start, pl.col("ctx").alias("position")),
-                "value",
-                count,
-                "x",
-                matcher.context_words,
-            ),
+            *_or_per_id(rules, "value", count, mask_names("p", words)),
+            *_or_per_id(named, "value", count, matcher.vid_contexts.columns),
             *[
                 pl.zeros(count, dtype=ID, eager=True)
                 .scatter(spans.get_column("value"), spans.get_column(c))
@@ -551,9 +567,9 @@ def _read_values(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) ->
     )
     return {
         "text": text,
+        "found": found,
         "hits": hits,
         "nesting": nesting,
-        "contexts": contexts,
         "patterns": _pattern_matches(text, start, field, matcher),
         "masks": masks,
     }
@@ -568,7 +584,7 @@ def _merged(slices: list[dict]) -> dict[str, pl.DataFrame]:
         masks.append(part["masks"].with_columns(pl.col("first") + offset))
         offset += part["hits"].height
     merged = {
-        key: pl.concat([part[key] for part in slices]) for key in ("text", "contexts", "patterns")
+        key: pl.concat([part[key] for part in slices]) for key in ("text", "found", "patterns")
     }
     return {
         **merged,
@@ -586,23 +602,18 @@ def _positions(matcher: Matcher) -> pl.Expr:
 def _phrase_hits(found: pl.DataFrame, field: str, matcher: Matcher) -> pl.DataFrame:
     """value, vid, pair, rule, position, piece, b0..: the phrases found, one row per rule
     that looks at this field (see ``FieldValues.hits``)."""
+    if field not in matcher.field_pairs:
+        found = found.clear()
+    pairs = matcher.field_pairs.get(field, pl.Series([], dtype=pl.List(ID)))
+    bits = matcher.pair_bits
     return (
-        found.with_columns(pl.lit(matcher.pairs_of_vid).gather(pl.col("vid")).alias("pair"))
+        found.with_columns(pl.lit(pairs).gather(pl.col("vid")).alias("pair"))
         .explode("pair")
         .drop_nulls("pair")
         .with_columns(
-            pl.lit(pl.Series(matcher.pair_rule, dtype=ID)).gather(pl.col("pair")).alias("rule")
-        )
-        .filter(
-            pl.lit(matcher.rule_field_weight)
-            .gather(pl.col("rule") * FIELD_COUNT + FIELD_ID[field])
-            .is_not_null()
-        )
-        .with_columns(
-            _positions(matcher).gather(pl.col("rule")).alias("position"),
+            *[pl.lit(bits.get_column(c)).gather(pl.col("pair")) for c in bits.columns],
             (pl.col("pair") * FIELD_COUNT + FIELD_ID[field]).alias("piece"),
         )
-        .with_columns(bit_columns(pl.col("position"), "b", matcher.rule_words))
     )
 
 
@@ -692,7 +703,12 @@ def _field_values(
             _positions(matcher).gather(pl.col("rule")).alias("position"),
         )
     )
-    from_patterns = _or_per_id(patterns, "value", text.len(), "t", words)
+    from_patterns = _or_per_id(
+        patterns.select("value", *bit_columns(pl.col("position"), "t", words)),
+        "value",
+        text.len(),
+        mask_names("t", words),
+    )
     masks = read["masks"]
     values = masks.select(
         *[(pl.col(f"p{w}") | from_patterns[w]).alias(f"h{w}") for w in range(words)],
@@ -709,22 +725,15 @@ def _field_values(
         hits=read["hits"],
         pattern_hits=patterns,
         nesting=read["nesting"],
-        contexts=read["contexts"],
+        found=read["found"],
     )
 
 
-def _or_per_id(
-    frame: pl.DataFrame, id_column: str, size: int, prefix: str, words: int
-) -> list[pl.Series]:
-    """``prefix0``..: for each id 0..size-1, the OR of the bits named by ``position`` on its
-    rows (a mask of ``words`` UInt64 words). ``frame`` must be sorted by ``id_column``."""
-    names = mask_names(prefix, words)
-    per_id = (
-        frame.select(id_column, *bit_columns(pl.col("position"), prefix, words))
-        .set_sorted(id_column)
-        .group_by(id_column)
-        .agg(pl.col(name).bitwise_or() for name in names)
-    )
+def _or_per_id(frame: pl.DataFrame, id_column: str, size: int, names: list[str]) -> list[pl.Series]:
+    """The UInt64 columns ``names`` of ``frame`` ORed per id 0..size-1 (0 for an id with no
+    rows). ``frame`` must be sorted by ``id_column``: the group-by then takes polars' fast
+    path for sorted keys."""
+    per_id = frame.set_sorted(id_column).group_by(id_column).agg(pl.col(names).bitwise_or())
     ids = per_id.get_column(id_column)
     return [
         pl.zeros(size, dtype=MASK, eager=True).scatter(ids, per_id.get_column(name)).alias(name)
@@ -797,9 +806,18 @@ def _nesting(hits: pl.DataFrame, text: pl.Series, start: int, matcher: Matcher) 
 # --- Row by row ---------------------------------------------------------------------------------
 
 
+def in_threads(work, items: list) -> list:
+    """``work`` on each item side by side, results in order: polars releases the GIL, and
+    many of its functions run on one core."""
+    if len(items) < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
+        return list(pool.map(work, items))
+
+
 @dataclass
 class FieldRows:
-    """Which hits of a field count in each row of a chunk, through the row's key."""
+    """Which hits of a field count in each row, through the row's key."""
 
     #: Per row: its key (its value and the rules that passed among those the value hits).
     keys: pl.Series
@@ -811,12 +829,9 @@ class FieldRows:
 
 @dataclass
 class Evidence:
-    """What the texts of a chunk of rows say, row by row (rows numbered from 0)."""
+    """What the texts of every row say, row by row."""
 
     texts: Texts
-    #: The chunk: rows start .. start + rows of the frame ``texts`` was read from.
-    start: int
-    rows: int
     #: Per row: x<field id>_<word> (contexts named in a field), r0.. (rules whose requires are
     #: met), b0.. (rules an unless blocks), p0.. (rules that passed: r and not b).
     masks: pl.DataFrame
@@ -824,9 +839,13 @@ class Evidence:
     #: row, segment, pieces: the pattern hits that count, for the rows that have any.
     patterns: pl.DataFrame
 
+    @property
+    def rows(self) -> int:
+        return self.masks.height
+
     def codes(self, field: str) -> pl.Series:
-        """Per row of the chunk: the index of its value in ``field``."""
-        return self.texts.fields[field].codes.slice(self.start, self.rows)
+        """Per row: the index of its value in ``field``."""
+        return self.texts.fields[field].codes
 
     def fired(self, field: str, words: int) -> list[pl.Series]:
         """Per row: the rules that fired in ``field`` (a rule mask in ``words`` columns)."""
@@ -834,31 +853,39 @@ class Evidence:
         return [rows.table.get_column(n).gather(rows.keys) for n in mask_names("f", words)]
 
 
-def row_evidence(texts: Texts, matcher: Matcher, start: int, rows: int) -> Evidence:
-    """Which rules pass and which hits count in each row of the chunk start .. start + rows."""
-    evidence = Evidence(texts, start, rows, pl.DataFrame(height=rows), {}, pl.DataFrame())
+def row_evidence(texts: Texts, matcher: Matcher) -> Evidence:
+    """Which rules pass and which hits count in each row."""
     contexts = pl.DataFrame(
         [
-            fv.values.get_column(x).gather(evidence.codes(field)).alias(f"x{FIELD_ID[field]}_{w}")
+            fv.values.get_column(x).gather(fv.codes).alias(f"x{FIELD_ID[field]}_{w}")
             for field, fv in texts.fields.items()
             for w, x in enumerate(mask_names("x", matcher.context_words))
         ],
-        height=rows,
+        height=texts.rows,
     )
-    evidence.masks = contexts.with_columns(_context_tests(contexts, matcher)).with_columns(
-        (pl.col(r) & ~pl.col(b)).alias(p)
-        for r, b, p in zip(
-            mask_names("r", matcher.rule_words),
-            mask_names("b", matcher.rule_words),
-            mask_names("p", matcher.rule_words),
+    # Rows name few distinct combinations of contexts: test each combination once.
+    states, first = distinct_ids(contexts)
+    words = matcher.rule_words
+    r, b, p = (mask_names(prefix, words) for prefix in ("r", "b", "p"))
+    tested = (
+        contexts.gather(first)
+        .with_columns(_context_tests(contexts, matcher))
+        .select(
+            *r, *b, *[(pl.col(x) & ~pl.col(y)).alias(z) for x, y, z in zip(r, b, p, strict=True)]
+        )
+    )
+    masks = pl.concat([contexts, tested.gather(states)], how="horizontal")
+    passed = masks.select(p)
+    fields = dict(
+        zip(
+            texts.fields,
+            in_threads(
+                lambda fv: _field_rows(fv, passed, texts, matcher), list(texts.fields.values())
+            ),
             strict=True,
         )
     )
-    passed = evidence.masks.select(mask_names("p", matcher.rule_words))
-    evidence.fields = {
-        field: _field_rows(fv, evidence.codes(field), passed, texts, matcher)
-        for field, fv in texts.fields.items()
-    }
+    evidence = Evidence(texts, masks, fields, pl.DataFrame())
     evidence.patterns = _pattern_rows(evidence, passed, matcher)
     return evidence
 
@@ -904,18 +931,24 @@ def _or_all(columns: list[pl.Expr]) -> pl.Expr:
 
 
 def _field_rows(
-    values: FieldValues, codes: pl.Series, passed: pl.DataFrame, texts: Texts, matcher: Matcher
+    values: FieldValues, passed: pl.DataFrame, texts: Texts, matcher: Matcher
 ) -> FieldRows:
     """Each row's key in a field, and per distinct key the hits that count."""
     words = matcher.rule_words
-    frame = pl.DataFrame({"code": codes}).with_columns(
+    frame = pl.DataFrame({"code": values.codes}).with_columns(
         (pl.lit(values.values.get_column(h)).gather(pl.col("code")) & passed.get_column(p)).alias(k)
         for h, p, k in zip(
             mask_names("h", words), mask_names("p", words), mask_names("k", words), strict=True
         )
     )
     keys, first = distinct_ids(frame)
-    return FieldRows(keys, _counted(frame.gather(first), values, texts, matcher))
+    table = frame.gather(first)
+    # Many keys (a long field of free text): their hits are worked out in slices side by side.
+    slices = [
+        table.slice(start, size) for start, size in _slices(table.height, pl.thread_pool_size())
+    ]
+    counted = in_threads(lambda part: _counted(part, values, texts, matcher), slices)
+    return FieldRows(keys, pl.concat(counted))
 
 
 def _counted(
@@ -1058,7 +1091,17 @@ def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
 
         phrases.append(joined(fv.hits.select("value", "vid", "pair", "rule", "position")))
         patterns.append(joined(fv.pattern_hits))
-        contexts.append(joined(fv.contexts).select("row", "field", "vid", "ctx"))
+        contexts.append(
+            joined(fv.found)
+            .select(
+                "row",
+                "field",
+                "vid",
+                pl.lit(matcher.contexts_of_vid).gather(pl.col("vid")).alias("ctx"),
+            )
+            .explode("ctx")
+            .drop_nulls("ctx")
+        )
         nesting.append(joined(fv.nesting).drop("value", "hit"))
     columns = ["row", "field", "vid", "pair", "rule", "position"]
     hits = pl.concat(
