@@ -25,6 +25,7 @@ from .errors import AnalyzerError
 from .matching import (
     MASK,
     ROW,
+    Counted,
     Evidence,
     HitDetail,
     Matcher,
@@ -72,22 +73,22 @@ class RuleSets:
     masks: pl.DataFrame
 
 
-def fired_rule_sets(evidence: Evidence, matcher: Matcher) -> RuleSets:
+def fired_rule_sets(counted: Counted, matcher: Matcher) -> RuleSets:
     """Per grant: its rules that fired, by their best field (fields heaviest first, each
     taking only the rules no heavier field fired)."""
     words = matcher.rule_words
     weights = matcher.taxonomy.settings.field_weights
     by_weight: dict[float, list[str]] = {}
-    for field in evidence.fields:
+    for field in counted.fields:
         by_weight.setdefault(float(weights.get(field, 0.0)), []).append(field)
-    seen = [pl.zeros(evidence.rows, dtype=MASK, eager=True) for _ in range(words)]
+    seen = [pl.zeros(counted.rows, dtype=MASK, eager=True) for _ in range(words)]
     columns = []
     for index, weight in enumerate(sorted(by_weight, reverse=True)):
-        fired = [evidence.fired(field, words) for field in by_weight[weight]]
+        fired = [counted.fired(field, words) for field in by_weight[weight]]
         union = [_or_series([masks[word] for masks in fired]) for word in range(words)]
         columns += [(union[w] & ~seen[w]).alias(f"w{index}_{w}") for w in range(words)]
         seen = [seen[w] | union[w] for w in range(words)]
-    return RuleSets(sorted(by_weight, reverse=True), pl.DataFrame(columns, height=evidence.rows))
+    return RuleSets(sorted(by_weight, reverse=True), pl.DataFrame(columns, height=counted.rows))
 
 
 def category_scores(sets: RuleSets, matcher: Matcher) -> pl.DataFrame:
@@ -191,10 +192,10 @@ def decide_scope(decisions: pl.DataFrame, evidence: Evidence, matcher: Matcher) 
     out = decisions.drop("unscored")
     if tax.scope is None or evidence.rows == 0:
         return out
-    fields = [f for f in tax.scope_fields() if f in evidence.fields]
+    fields = [f for f in tax.scope_fields() if f in evidence.values]
     in_scope = pl.lit(False)
     for field in fields:
-        named = evidence.texts.fields[field].values
+        named = evidence.values[field].values
         for word, wanted in enumerate(words_of(matcher.scope_contexts, matcher.context_words)):
             if wanted:
                 found = pl.lit(named.get_column(f"x{word}").gather(evidence.codes(field)))
@@ -205,7 +206,7 @@ def decide_scope(decisions: pl.DataFrame, evidence: Evidence, matcher: Matcher) 
     # Words are counted only where they decide (counting every text costs more).
     words = pl.sum_horizontal(
         pl.lit(
-            evidence.texts.fields[f].text.gather(evidence.codes(f).gather(candidates))
+            evidence.values[f].text.gather(evidence.codes(f).gather(candidates))
         ).str.count_matches(r"[\p{L}\p{N}]+")
         for f in fields
     )
@@ -417,21 +418,21 @@ def format_units(units: pl.Expr) -> pl.Expr:
 CHUNK_ROWS = 250_000
 
 
-def explanation_texts(evidence: Evidence) -> pl.Series:
+def explanation_texts(counted: Counted) -> pl.Series:
     """'rule: "phrase" in field; ...' per row ("" where nothing fired): the segments of the
     row's fields in field order (each in text order), then its pattern hits."""
     segments = [
-        rows.table.get_column("segment").gather(rows.keys) for rows in evidence.fields.values()
+        rows.table.get_column("segment").gather(rows.keys) for rows in counted.fields.values()
     ]
-    if evidence.patterns.height:
-        patterns = pl.repeat(None, evidence.rows, dtype=pl.String, eager=True)
+    if counted.patterns.height:
+        patterns = pl.repeat(None, counted.rows, dtype=pl.String, eager=True)
         segments.append(
             patterns.scatter(
-                evidence.patterns.get_column("row"), evidence.patterns.get_column("segment")
+                counted.patterns.get_column("row"), counted.patterns.get_column("segment")
             )
         )
     if not segments:
-        return pl.repeat("", evidence.rows, dtype=pl.String, eager=True).alias("explanation")
+        return pl.repeat("", counted.rows, dtype=pl.String, eager=True).alias("explanation")
     frame = pl.DataFrame([s.alias(f"s{i}") for i, s in enumerate(segments)])
     joined = pl.concat_str(pl.all(), separator="; ", ignore_nulls=True).alias("explanation")
     slices = [frame.slice(start, CHUNK_ROWS) for start in range(0, frame.height, CHUNK_ROWS)]
@@ -471,19 +472,22 @@ def _byte_texts(rules: list[int], rule_ids: list[str]) -> pl.Series:
     return pl.Series(texts, dtype=pl.String)
 
 
-def matches_frame(grants: pl.DataFrame, evidence: Evidence) -> pl.DataFrame:
+def matches_frame(grants: pl.DataFrame, counted: Counted | None) -> pl.DataFrame:
     """MATCHES_SCHEMA: one row per rule hit that counted (rule, field, phrase), field by
-    field (phrases in field order, then patterns), row by row within a field."""
+    field (phrases in field order, then patterns), row by row within a field; no rows
+    without ``counted``."""
+    if counted is None:
+        return pl.DataFrame(schema=MATCHES_SCHEMA)
     ids = grants.select(text_column(grants, "record_id")).to_series()
-    described = evidence.texts.piece_columns
-    every_row = pl.DataFrame({"row": pl.int_range(evidence.rows, dtype=ROW, eager=True)})
+    described = counted.piece_columns
+    every_row = pl.DataFrame({"row": pl.int_range(counted.rows, dtype=ROW, eager=True)})
     found = [
         every_row.with_columns(
             pl.lit(rows.table.get_column("pieces")).gather(rows.keys).alias("piece")
         )
-        for rows in evidence.fields.values()
+        for rows in counted.fields.values()
     ]
-    found.append(evidence.patterns.select("row", pl.col("pieces").alias("piece")))
+    found.append(counted.patterns.select("row", pl.col("pieces").alias("piece")))
 
     def rows_of(pieces: pl.DataFrame) -> pl.DataFrame:
         return (
@@ -587,12 +591,17 @@ def classify_grants(
     taxonomy: str | Path | Taxonomy = "csec",
     *,
     overrides=None,
+    with_matches: bool = True,
 ) -> Classification:
     """Classify every row of a grants frame (GRANTS_SCHEMA columns; text fields may be missing).
 
     ``overrides`` is a ledger path or a loaded ``overrides.Ledger``; its decisions win.
+    ``with_matches=False`` leaves ``matches`` (one row per rule hit, ~12 a grant) empty, for
+    callers that do not keep them: it saves their time and memory.
     """
-    return run_engine(grants, taxonomy, overrides=overrides).classification
+    return run_engine(
+        grants, taxonomy, overrides=overrides, with_matches=with_matches
+    ).classification
 
 
 @dataclass
@@ -601,7 +610,7 @@ class EngineRun:
 
     classification: Classification
     matcher: Matcher
-    row_evidence: Evidence
+    grants: pl.DataFrame
     #: Per distinct rule set: the category scores; per grant: its rule set.
     set_scores: pl.DataFrame
     sets: pl.Series
@@ -610,8 +619,11 @@ class EngineRun:
 
     @cached_property
     def evidence(self) -> HitDetail:
-        """Every hit as a row of its own (meant for a few grants: ``explain`` reads one)."""
-        return hit_detail(self.row_evidence, self.matcher)
+        """Every hit as a row of its own. The hit tables are not kept by the classification
+        (they are large): they are read again, which is cheap for the few grants this is
+        meant for (``explain`` reads one)."""
+        texts = read_texts(self.grants, self.matcher)
+        return hit_detail(texts, row_evidence(texts, self.matcher), self.matcher)
 
     @cached_property
     def scores(self) -> pl.DataFrame:
@@ -620,7 +632,11 @@ class EngineRun:
 
 
 def run_engine(
-    grants: pl.DataFrame, taxonomy: str | Path | Taxonomy = "csec", *, overrides=None
+    grants: pl.DataFrame,
+    taxonomy: str | Path | Taxonomy = "csec",
+    *,
+    overrides=None,
+    with_matches: bool = True,
 ) -> EngineRun:
     """Both passes of the engine over a grants frame; see ``classify_grants``.
 
@@ -641,8 +657,10 @@ def run_engine(
         ledger = (
             overrides if isinstance(overrides, Ledger) else load_overrides(overrides, taxonomy=tax)
         )
+    # The hit tables of the texts are freed once the evidence is built from them.
     evidence = row_evidence(read_texts(grants, matcher), matcher)
-    fired = fired_rule_sets(evidence, matcher)
+    counted = evidence.counted
+    fired = fired_rule_sets(counted, matcher)
     sets, first = distinct_ids(fired.masks)
     distinct = RuleSets(fired.weights, fired.masks.gather(first))
     scores = category_scores(distinct, matcher)
@@ -653,6 +671,7 @@ def run_engine(
         matcher,
     )
     shares = shares_per_grant(sets, decisions, shares_by_set)
+    del evidence, fired  # only the hits that count are read from here on: free the rest
     applied = None
     if ledger is not None:
         decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
@@ -660,7 +679,7 @@ def run_engine(
     rules = matched_rules(distinct, matcher).gather(sets)
 
     def write_table() -> pl.DataFrame:
-        explained = pl.DataFrame([rules, explanation_texts(evidence)])
+        explained = pl.DataFrame([rules, explanation_texts(counted)])
         if applied is not None and applied.height:
             explained = _with_override_notes(explained, applied)
         return _table(grants, decisions, shares, labels, explained, matcher)
@@ -670,7 +689,7 @@ def run_engine(
         lambda write: write(),
         [
             write_table,
-            lambda: matches_frame(grants, evidence),
+            lambda: matches_frame(grants, counted if with_matches else None),
             lambda: allocate(grants, decisions, shares),
         ],
     )
@@ -685,7 +704,7 @@ def run_engine(
         "overrides_unmatched": [] if ledger is None else unmatched_keys(ledger, grants),
     }
     classification = Classification(table, matches, allocations, run)
-    return EngineRun(classification, matcher, evidence, scores, sets, applied)
+    return EngineRun(classification, matcher, grants, scores, sets, applied)
 
 
 def _table(

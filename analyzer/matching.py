@@ -391,7 +391,7 @@ def text_column(grants: pl.DataFrame, field: str) -> pl.Expr:
 
 @dataclass
 class FieldValues:
-    """One text field reduced to its distinct values, and what each value says."""
+    """One text field reduced to its distinct values, and what each value says in short."""
 
     field: str
     #: Per row (of the whole frame): the index of its value.
@@ -401,6 +401,13 @@ class FieldValues:
     #: Per value: h0.. the rules it hits (phrases and patterns), t0.. the rules its patterns
     #: hit, x0.. the contexts it names, first and count (where its rows are in ``hits``).
     values: pl.DataFrame
+
+
+@dataclass
+class FieldHits:
+    """Every hit in a field's values: what keys are built from (and ``explain`` shows), not
+    needed once they are."""
+
     #: Phrase hits of the rules that look at this field, value by value in text order, then
     #: by rule: value, vid, pair, rule, position (the rule's bit), piece (the explanation
     #: piece), b0.. (the rule's bit as a mask), o0.. (the competing rules whose longer phrase
@@ -422,6 +429,7 @@ class Texts:
     """What every distinct text of every field says, and the tables its ids point into."""
 
     fields: dict[str, FieldValues]
+    hits: dict[str, FieldHits]
     #: Padded phrase text per vid (variants, then texts matched by patterns).
     phrase_text: pl.Series
     #: Per pair (phrase pairs, then pattern pairs): the rule and the vid.
@@ -473,6 +481,8 @@ def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
         field: _field_values(field, distinct[field][0], found, pattern_vids, pattern_pairs, matcher)
         for field, found in merged.items()
     }
+    fields = {field: value for field, (value, _) in values.items()}
+    hits = {field: hit for field, (_, hit) in values.items()}
     phrase_text = pl.Series(
         "phrase",
         matcher.variants + [ph.pad(t) for t in pattern_vids.get_column("match").to_list()],
@@ -483,7 +493,7 @@ def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
     described = _piece_columns(matcher, pair_rule, pair_vid, phrase_text)
     # Built once per pair and field instead of once per hit.
     pieces = described.select(pl.format('{}: "{}" in {}', "rule_id", "phrase", "field")).to_series()
-    return Texts(values, phrase_text, pair_rule, pair_vid, pieces, described, grants.height)
+    return Texts(fields, hits, phrase_text, pair_rule, pair_vid, pieces, described, grants.height)
 
 
 def _distinct_texts(grants: pl.DataFrame, field: str) -> tuple[pl.Series, pl.DataFrame]:
@@ -683,9 +693,9 @@ def _field_values(
     pattern_vids: pl.DataFrame,
     pattern_pairs: pl.DataFrame,
     matcher: Matcher,
-) -> FieldValues:
-    """A field's values from what was read, with the pattern hits now that their texts have
-    phrase ids."""
+) -> tuple[FieldValues, FieldHits]:
+    """A field's values and hits from what was read, with the pattern hits now that their
+    texts have phrase ids."""
     words = matcher.rule_words
     text = read["text"].get_column("text")
     patterns = (
@@ -717,15 +727,8 @@ def _field_values(
         "first",
         "count",
     )
-    return FieldValues(
-        field=field,
-        codes=codes,
-        text=text,
-        values=values,
-        hits=read["hits"],
-        pattern_hits=patterns,
-        nesting=read["nesting"],
-        found=read["found"],
+    return FieldValues(field, codes, text, values), FieldHits(
+        hits=read["hits"], pattern_hits=patterns, nesting=read["nesting"], found=read["found"]
     )
 
 
@@ -828,29 +831,49 @@ class FieldRows:
 
 
 @dataclass
-class Evidence:
-    """What the texts of every row say, row by row."""
+class Counted:
+    """The hits that count, row by row: what the rules fired, the explanations and the
+    matches are written from."""
 
-    texts: Texts
-    #: Per row: x<field id>_<word> (contexts named in a field), r0.. (rules whose requires are
-    #: met), b0.. (rules an unless blocks), p0.. (rules that passed: r and not b).
-    masks: pl.DataFrame
+    rows: int
+    #: Per field: each row's key and, per key, the hits that count.
     fields: dict[str, FieldRows]
     #: row, segment, pieces: the pattern hits that count, for the rows that have any.
     patterns: pl.DataFrame
-
-    @property
-    def rows(self) -> int:
-        return self.masks.height
-
-    def codes(self, field: str) -> pl.Series:
-        """Per row: the index of its value in ``field``."""
-        return self.texts.fields[field].codes
+    #: dimension, category, rule_id, field, phrase per piece: the rows of ``matches``.
+    piece_columns: pl.DataFrame
 
     def fired(self, field: str, words: int) -> list[pl.Series]:
         """Per row: the rules that fired in ``field`` (a rule mask in ``words`` columns)."""
         rows = self.fields[field]
         return [rows.table.get_column(n).gather(rows.keys) for n in mask_names("f", words)]
+
+
+@dataclass
+class Evidence:
+    """What the texts of every row say, row by row."""
+
+    #: Per field: its values (each row's code, the texts, the masks per value).
+    values: dict[str, FieldValues]
+    #: Per row: x<field id>_<word> (the contexts named in a field), state (its combination).
+    contexts: pl.DataFrame
+    #: Per state: r0.. (rules whose requires are met), b0.. (rules an unless blocks), p0..
+    #: (rules that passed: r and not b).
+    tests: pl.DataFrame
+    counted: Counted
+
+    @property
+    def rows(self) -> int:
+        return self.contexts.height
+
+    def codes(self, field: str) -> pl.Series:
+        """Per row: the index of its value in ``field``."""
+        return self.values[field].codes
+
+    def rule_masks(self, prefix: str) -> pl.DataFrame:
+        """Per row: the rule masks ``prefix``0.. of ``tests`` (``r``, ``b`` or ``p``)."""
+        names = [c for c in self.tests.columns if c.startswith(prefix)]
+        return self.tests.select(names).gather(self.contexts.get_column("state"))
 
 
 def row_evidence(texts: Texts, matcher: Matcher) -> Evidence:
@@ -867,26 +890,22 @@ def row_evidence(texts: Texts, matcher: Matcher) -> Evidence:
     states, first = distinct_ids(contexts)
     words = matcher.rule_words
     r, b, p = (mask_names(prefix, words) for prefix in ("r", "b", "p"))
-    tested = (
+    tests = (
         contexts.gather(first)
         .with_columns(_context_tests(contexts, matcher))
         .select(
             *r, *b, *[(pl.col(x) & ~pl.col(y)).alias(z) for x, y, z in zip(r, b, p, strict=True)]
         )
     )
-    masks = pl.concat([contexts, tested.gather(states)], how="horizontal")
-    passed = masks.select(p)
-    fields = dict(
-        zip(
-            texts.fields,
-            in_threads(
-                lambda fv: _field_rows(fv, passed, texts, matcher), list(texts.fields.values())
-            ),
-            strict=True,
-        )
+    counted = Counted(texts.rows, {}, pl.DataFrame(), texts.piece_columns)
+    evidence = Evidence(texts.fields, contexts.with_columns(states.alias("state")), tests, counted)
+    passed = evidence.rule_masks("p")
+    keyed = in_threads(
+        lambda field: _field_rows(texts.fields[field], texts.hits[field], passed, texts, matcher),
+        list(texts.fields),
     )
-    evidence = Evidence(texts, masks, fields, pl.DataFrame())
-    evidence.patterns = _pattern_rows(evidence, passed, matcher)
+    counted.fields = dict(zip(texts.fields, keyed, strict=True))
+    counted.patterns = _pattern_rows(evidence, texts, passed, matcher)
     return evidence
 
 
@@ -931,7 +950,7 @@ def _or_all(columns: list[pl.Expr]) -> pl.Expr:
 
 
 def _field_rows(
-    values: FieldValues, passed: pl.DataFrame, texts: Texts, matcher: Matcher
+    values: FieldValues, hits: FieldHits, passed: pl.DataFrame, texts: Texts, matcher: Matcher
 ) -> FieldRows:
     """Each row's key in a field, and per distinct key the hits that count."""
     words = matcher.rule_words
@@ -947,12 +966,12 @@ def _field_rows(
     slices = [
         table.slice(start, size) for start, size in _slices(table.height, pl.thread_pool_size())
     ]
-    counted = in_threads(lambda part: _counted(part, values, texts, matcher), slices)
+    counted = in_threads(lambda part: _counted(part, values, hits, texts, matcher), slices)
     return FieldRows(keys, pl.concat(counted))
 
 
 def _counted(
-    keys: pl.DataFrame, values: FieldValues, texts: Texts, matcher: Matcher
+    keys: pl.DataFrame, values: FieldValues, hits: FieldHits, texts: Texts, matcher: Matcher
 ) -> pl.DataFrame:
     """Per key: the key, the explanation segment, piece ids and rules fired (``FieldRows``).
 
@@ -966,7 +985,7 @@ def _counted(
         pl.lit(values.values.get_column(c)).gather(pl.col("code")).alias(c)
         for c in ("first", "count")
     )
-    hits = values.hits
+    hits = hits.hits
     # One row per hit of each key's value, sorted by key.
     per_hit = (
         table.select(
@@ -1020,17 +1039,18 @@ def _has_bit(position: pl.Expr, mask: list[str]) -> pl.Expr:
     )
 
 
-def _pattern_rows(evidence: Evidence, passed: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
+def _pattern_rows(
+    evidence: Evidence, texts: Texts, passed: pl.DataFrame, matcher: Matcher
+) -> pl.DataFrame:
     """row, segment, pieces: the pattern hits that count in each row, in taxonomy order."""
     schema = {"row": ROW, "segment": pl.String, "pieces": pl.List(ID)}
-    texts = evidence.texts
     parts = []
-    for field, fv in texts.fields.items():
-        if fv.pattern_hits.is_empty():
+    for field, found in texts.hits.items():
+        if found.pattern_hits.is_empty():
             continue
         rows = pl.DataFrame({"code": evidence.codes(field)}).with_row_index("row")
         parts.append(
-            rows.join(fv.pattern_hits, left_on="code", right_on="value").select(
+            rows.join(found.pattern_hits, left_on="code", right_on="value").select(
                 "row",
                 "loop",
                 "match",
@@ -1076,10 +1096,10 @@ class HitDetail:
     phrase_text: pl.Series
 
 
-def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
+def hit_detail(texts: Texts, evidence: Evidence, matcher: Matcher) -> HitDetail:
     """The long form of ``row_evidence``: meant for a few rows (``explain`` shows one)."""
     phrases, patterns, contexts, nesting = [], [], [], []
-    for field, fv in evidence.texts.fields.items():
+    for field, found in texts.hits.items():
         rows = (
             pl.DataFrame({"value": evidence.codes(field)})
             .with_row_index("row")
@@ -1089,10 +1109,10 @@ def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
         def joined(frame: pl.DataFrame, rows=rows) -> pl.DataFrame:
             return rows.join(frame, on="value", maintain_order="left_right")
 
-        phrases.append(joined(fv.hits.select("value", "vid", "pair", "rule", "position")))
-        patterns.append(joined(fv.pattern_hits))
+        phrases.append(joined(found.hits.select("value", "vid", "pair", "rule", "position")))
+        patterns.append(joined(found.pattern_hits))
         contexts.append(
-            joined(fv.found)
+            joined(found.found)
             .select(
                 "row",
                 "field",
@@ -1102,7 +1122,7 @@ def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
             .explode("ctx")
             .drop_nulls("ctx")
         )
-        nesting.append(joined(fv.nesting).drop("value", "hit"))
+        nesting.append(joined(found.nesting).drop("value", "hit"))
     columns = ["row", "field", "vid", "pair", "rule", "position"]
     hits = pl.concat(
         [
@@ -1111,7 +1131,10 @@ def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
         ]
     ).with_row_index("hit")
     words = matcher.rule_words
-    masks = evidence.masks
+    masks = pl.concat(
+        [evidence.rule_masks("r"), evidence.rule_masks("b"), evidence.rule_masks("p")],
+        how="horizontal",
+    )
     hits = hits.with_columns(
         pl.lit(masks.get_column(c)).gather(pl.col("row")).alias(c)
         for c in mask_names("r", words) + mask_names("b", words)
@@ -1124,7 +1147,6 @@ def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
         _has_bit(pl.col("position"), mask_names("b", words)).alias("blocked"),
     )
     candidates = hits.filter(pl.col("requires_ok") & ~pl.col("blocked"))
-    positions = pl.lit(pl.Series(matcher.rule_bit, dtype=ID))
     nested = (
         candidates.join(
             pl.concat(nesting), on=["row", "field", "vid", "rule"], maintain_order="left_right"
@@ -1133,9 +1155,9 @@ def hit_detail(evidence: Evidence, matcher: Matcher) -> HitDetail:
             pl.lit(masks.get_column(c)).gather(pl.col("row")).alias(c)
             for c in mask_names("p", words)
         )
-        .filter(_has_bit(positions.gather(pl.col("outer_rule")), mask_names("p", words)))
+        .filter(_has_bit(_positions(matcher).gather(pl.col("outer_rule")), mask_names("p", words)))
         .unique("hit", keep="first", maintain_order=True)
         .select("hit", "outer_vid")
     )
     fired = candidates.join(nested, on="hit", how="anti", maintain_order="left")
-    return HitDetail(hits, fired, nested, pl.concat(contexts), evidence.texts.phrase_text)
+    return HitDetail(hits, fired, nested, pl.concat(contexts), texts.phrase_text)
