@@ -634,16 +634,19 @@ def _pattern_matches(text: pl.DataFrame, start: int, field: str, matcher: Matche
     list pattern hits in that order. A text matched twice for one rule is one hit (the first).
     """
     schema = {"value": ID, "loop": ID, "match": pl.String, "order": ID, "rule": ID}
-    parts = []
     loops = [(r, p, f) for r, p, fields in matcher.patterns for f in fields]
-    for loop, (rule, pattern, f) in enumerate(loops):
-        if f != field:
-            continue
+    mine = [(loop, rule, pattern) for loop, (rule, pattern, f) in enumerate(loops) if f == field]
+    if not mine:
+        return pl.DataFrame(schema=schema)
+    # Most texts match no pattern: one pass with all of them at once finds the few that do.
+    candidates = text.with_row_index("value", offset=start)
+    if either := _any_pattern([pattern for _, _, pattern in mine]):
+        candidates = candidates.filter(pl.col("text").str.contains(either))
+    parts = []
+    for loop, rule, pattern in mine:
         regex = f"(?i){pattern}"
-        # Most texts do not match: find them with a cheap test before extracting.
         parts.append(
-            text.with_row_index("value", offset=start)
-            .filter(pl.col("text").str.contains(regex))
+            candidates.filter(pl.col("text").str.contains(regex))
             .select("value", pl.col("text").str.extract_all(regex).alias("match"))
             .explode("match")
             .select(
@@ -655,9 +658,20 @@ def _pattern_matches(text: pl.DataFrame, start: int, field: str, matcher: Matche
             )
             .filter(pl.col("match").is_not_null() & (pl.col("match") != ""))
         )
-    if not parts:
-        return pl.DataFrame(schema=schema)
     return pl.concat(parts).unique(["value", "match", "rule"], keep="first", maintain_order=True)
+
+
+def _any_pattern(patterns: list[str]) -> str | None:
+    """One case-insensitive regex matching where any of ``patterns`` does (each a group of its
+    own, so its inline flags stay its own), or None when it would not compile (too large)."""
+    if len(patterns) < 2:
+        return None
+    either = "(?i)" + "|".join(f"(?:{pattern})" for pattern in patterns)
+    try:
+        pl.select(pl.lit("").str.contains(either))
+    except pl.exceptions.PolarsError:
+        return None
+    return either
 
 
 def _pattern_vids(matched: pl.DataFrame, first_vid: int) -> pl.DataFrame:
