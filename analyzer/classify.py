@@ -8,8 +8,9 @@ contexts, ``unclassified`` when evidence is thin. Overrides from the ledger win.
 allocated in exact cents by largest remainder, so every grant's allocations add back to its
 amount and category totals add back to the portfolio total.
 
-Every step is local to a row, so a large frame is classified in chunks of CHUNK_ROWS rows side
-by side in threads (polars releases the GIL) and the results are concatenated.
+Decisions depend on the rules that fired and their best fields alone, so they are made once
+per distinct set of them (``RuleSets``) and handed to the grants that share it; only the
+scope (which reads the texts), overrides and the written outputs are per grant.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .matching import (
     distinct_ids,
     hit_detail,
     in_threads,
+    or_all,
     read_texts,
     row_evidence,
     text_column,
@@ -114,13 +116,16 @@ def category_scores(sets: RuleSets, matcher: Matcher) -> pl.DataFrame:
                     terms.setdefault(cat, []).append(count.cast(pl.Int64) * unit)
     return sets.masks.select(
         (
-            (pl.sum_horizontal(terms[cat]) / micro) if cat in terms else pl.lit(0.0, pl.Float64)
+            (pl.sum_horizontal(terms[cat]) / micro)
+            if cat in terms
+            else pl.repeat(0.0, pl.len(), dtype=pl.Float64)
         ).alias(f"c{cat}")
         for cat in range(matcher.categories.height)
     )
 
 
 def _or_series(series: list[pl.Series]) -> pl.Series:
+    """The bitwise OR of some masks."""
     out = series[0]
     for other in series[1:]:
         out = out | other
@@ -296,14 +301,14 @@ def _split_shares(decisions: pl.DataFrame, scores: pl.DataFrame, matcher: Matche
         .sort(["row", "m", "sort"], descending=[False, True, False])
         .with_columns(pl.int_range(pl.len()).over("row").alias("rank"))
         .filter(pl.col("rank") < settings.split_max_categories - 1)
-        .join(tops, on="row")
+        .join(tops, on="row", maintain_order="left")
         .with_columns((pl.col("m").sum().over("row") + pl.col("top")).alias("total"))
         .with_columns(((pl.col("m") * 100) // pl.col("total") * (SHARE_UNIT // 100)).alias("units"))
         .filter(pl.col("units") > 0)
         .select("row", "category", "units")
     )
     given = seconds.group_by("row").agg(pl.col("units").sum().alias("given"))
-    primary = primary_only.join(given, on="row", how="left").select(
+    primary = primary_only.join(given, on="row", how="left", maintain_order="left").select(
         "row", "category", (pl.col("units") - pl.col("given").fill_null(0)).alias("units")
     )
     return pl.concat([primary, seconds]).sort("row", maintain_order=True)
@@ -446,21 +451,17 @@ def matched_rules(sets: RuleSets, matcher: Matcher) -> pl.Series:
     each byte is looked up in a table of the 256 texts its eight rules can make.
     """
     rule_ids = matcher.rule_ids.to_list()
+    if not rule_ids or not sets.weights:
+        return pl.repeat("", sets.masks.height, dtype=pl.String, eager=True).alias("matched_rules")
     by_bit = sorted(range(len(rule_ids)), key=lambda rule: matcher.rule_bit[rule])
     parts = []
     for byte in range((len(by_bit) + 7) // 8):
         word = byte // 8
-        mask = _or_all([pl.col(f"w{index}_{word}") for index in range(len(sets.weights))])
+        mask = or_all([pl.col(f"w{index}_{word}") for index in range(len(sets.weights))])
         value = (mask // (1 << (8 * (byte % 8)))) % 256
         parts.append(pl.lit(_byte_texts(by_bit[8 * byte : 8 * byte + 8], rule_ids)).gather(value))
-    if not parts or not sets.weights:
-        return pl.repeat("", sets.masks.height, dtype=pl.String, eager=True).alias("matched_rules")
     text = pl.concat_str(parts, separator=";", ignore_nulls=True)
     return sets.masks.select(text).to_series().alias("matched_rules")
-
-
-def _or_all(columns: list[pl.Expr]) -> pl.Expr:
-    return pl.reduce(lambda a, b: a | b, columns) if len(columns) > 1 else columns[0]
 
 
 def _byte_texts(rules: list[int], rule_ids: list[str]) -> pl.Series:

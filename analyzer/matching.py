@@ -139,10 +139,6 @@ class Matcher:
             needed |= set(self.taxonomy.scope_fields())
         return [f for f in TEXT_FIELDS if f in needed]
 
-    def rule_mask(self, rules) -> int:
-        """The rule mask of some rule indexes."""
-        return sum(1 << self.rule_bit[rule] for rule in set(rules))
-
 
 def context_key(entry: str, taxonomy: Taxonomy) -> str:
     """A requires/unless entry names a context or is itself a phrase."""
@@ -182,7 +178,10 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
     cat_ids = {(d, c): i for i, (d, c, _) in enumerate(categories)}
     rule_cat = [cat_ids[(r.dimension, r.category)] for r in tax.rules]
     by_category = sorted(range(len(tax.rules)), key=lambda rule: (rule_cat[rule], rule))
-    rule_bit = [by_category.index(rule) for rule in range(len(tax.rules))]
+    rule_bit = [0] * len(tax.rules)
+    for bit, rule in enumerate(by_category):
+        rule_bit[rule] = bit
+    rule_words = max(1, (len(tax.rules) + 63) // 64)
 
     rule_vids: list[list[int]] = []
     field_vids: dict[str, set[int]] = {f: set() for f in TEXT_FIELDS}
@@ -228,16 +227,14 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
             contexts_of_vid[v].append(ctx)
     weights = tax.settings.field_weights
     context_words = max(1, (len(build.contexts) + 63) // 64)
-    pair_position = pl.Series([rule_bit[rule] for rule in pair_rule], dtype=ID)
-
-    def bits(positions) -> int:
-        return sum(1 << p for p in set(positions))
+    pair_position = pl.lit(pl.Series([rule_bit[rule] for rule in pair_rule], dtype=ID))
 
     def tests(contexts_of_rule: list[list[int]]) -> list[ContextTest]:
+        """Rules with contexts to test, grouped by their fields and contexts."""
         grouped: dict[tuple[tuple[str, ...], int], int] = {}
         for index, rule in enumerate(tax.rules):
             if contexts_of_rule[index]:
-                key = (tax.rule_fields(rule), bits(contexts_of_rule[index]))
+                key = (tax.rule_fields(rule), _bits(contexts_of_rule[index]))
                 grouped[key] = grouped.get(key, 0) | (1 << rule_bit[index])
         return [ContextTest(fields, ctxs, rules) for (fields, ctxs), rules in grouped.items()]
 
@@ -253,19 +250,17 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         vid_contexts=pl.DataFrame(
             [
                 pl.Series(
-                    f"x{w}",
-                    [words_of(bits(c), context_words)[w] for c in contexts_of_vid],
-                    dtype=MASK,
+                    name, [words_of(_bits(c), context_words)[w] for c in contexts_of_vid], MASK
                 )
-                for w in range(context_words)
+                for w, name in enumerate(mask_names("x", context_words))
             ]
         ),
         pair_rule=pair_rule,
         pair_vid=pair_vid,
         pair_bits=pl.select(
             pl.lit(pl.Series(pair_rule, dtype=ID)).alias("rule"),
-            pl.lit(pair_position).alias("position"),
-            *bit_columns(pl.lit(pair_position), "b", max(1, (len(rule_bit) + 63) // 64)),
+            pair_position.alias("position"),
+            *bit_columns(pair_position, "b", rule_words),
         ),
         rule_ids=pl.Series([r.id for r in tax.rules], dtype=pl.String),
         rule_cat=pl.Series(rule_cat, dtype=ID),
@@ -279,7 +274,7 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
             dtype=pl.Float64,
         ),
         rule_bit=rule_bit,
-        unconditional=bits(rule_bit[i] for i in range(len(tax.rules)) if not requires[i]),
+        unconditional=_bits(rule_bit[i] for i in range(len(tax.rules)) if not requires[i]),
         requirements=tests(requires),
         exclusions=tests(unless),
         categories=pl.DataFrame(
@@ -293,8 +288,13 @@ def compile_taxonomy(taxonomy: Taxonomy) -> Matcher:
         ),
         contexts=list(build.contexts),
         patterns=patterns,
-        scope_contexts=bits(scope_contexts),
+        scope_contexts=_bits(scope_contexts),
     )
+
+
+def _bits(positions) -> int:
+    """A bit mask (a Python int) with the bits at ``positions`` set."""
+    return sum(1 << p for p in set(positions))
 
 
 def _id_lists(lists: list[list[int]]) -> pl.Series:
@@ -516,9 +516,9 @@ def _slices(count: int, threads: int) -> list[tuple[int, int]]:
 def _read_values(raw: pl.DataFrame, start: int, field: str, matcher: Matcher) -> dict:
     """Everything one slice of a field's values says; values numbered from ``start``.
 
-    text: the normalised texts; hits, nesting, contexts: see ``FieldValues`` (hit numbers
-    local to the slice); patterns: see ``_pattern_matches``; masks: per value p0.. (the rules
-    its phrases hit), x0.. (the contexts it names), first and count (its hits).
+    text: the normalised texts; found, hits, nesting: see ``FieldHits`` (hit numbers local to
+    the slice); patterns: see ``_pattern_matches``; masks: per value p0.. (the rules its
+    phrases hit), x0.. (the contexts it names), first and count (its hits).
     """
     text = raw.select(ph.normalize_expr(pl.col("raw")).alias("text"))
     found = pl.DataFrame(schema={"value": ID, "vid": ID})
@@ -612,8 +612,7 @@ def _positions(matcher: Matcher) -> pl.Expr:
 def _phrase_hits(found: pl.DataFrame, field: str, matcher: Matcher) -> pl.DataFrame:
     """value, vid, pair, rule, position, piece, b0..: the phrases found, one row per rule
     that looks at this field (see ``FieldValues.hits``)."""
-    if field not in matcher.field_pairs:
-        found = found.clear()
+    # A field with no phrases to search has found nothing.
     pairs = matcher.field_pairs.get(field, pl.Series([], dtype=pl.List(ID)))
     bits = matcher.pair_bits
     return (
@@ -685,7 +684,7 @@ def _pattern_vids(matched: pl.DataFrame, first_vid: int) -> pl.DataFrame:
 def _piece_columns(
     matcher: Matcher, pair_rule: pl.Series, pair_vid: pl.Series, phrase_text: pl.Series
 ) -> pl.DataFrame:
-    """dimension, category, rule_id, field, phrase of every pair and field (like ``_pieces``)."""
+    """dimension, category, rule_id, field, phrase per piece (pair * FIELD_COUNT + field)."""
     piece = pl.int_range(pair_rule.len() * FIELD_COUNT, dtype=ID)
     rule = pl.lit(pair_rule).gather(piece // FIELD_COUNT)
     cat = pl.lit(matcher.rule_cat).gather(rule)
@@ -886,7 +885,7 @@ class Evidence:
 
     def rule_masks(self, prefix: str) -> pl.DataFrame:
         """Per row: the rule masks ``prefix``0.. of ``tests`` (``r``, ``b`` or ``p``)."""
-        names = [c for c in self.tests.columns if c.startswith(prefix)]
+        names = [c for c in self.tests.columns if c[0] == prefix and c[1:].isdigit()]
         return self.tests.select(names).gather(self.contexts.get_column("state"))
 
 
@@ -924,7 +923,8 @@ def row_evidence(texts: Texts, matcher: Matcher) -> Evidence:
 
 
 def _context_tests(contexts: pl.DataFrame, matcher: Matcher) -> list[pl.Expr]:
-    """r0.. (rules whose requires are met) and b0.. (rules an unless blocks), per row."""
+    """r0.. (rules whose requires are met) and b0.. (rules an unless blocks), from the
+    contexts named in each rule's fields (``contexts``: x<field id>_<word> columns)."""
 
     def named(test: ContextTest) -> pl.Expr:
         """Does the row name one of the test's contexts in one of its fields?"""
@@ -936,7 +936,7 @@ def _context_tests(contexts: pl.DataFrame, matcher: Matcher) -> list[pl.Expr]:
                 if f"x{FIELD_ID[f]}_{word}" in contexts.columns
             ]
             if wanted and columns:
-                seen = _or_all([pl.col(c) for c in columns])
+                seen = or_all([pl.col(c) for c in columns])
                 found = found | ((seen & pl.lit(wanted, MASK)) != 0)
         return found
 
@@ -950,7 +950,7 @@ def _context_tests(contexts: pl.DataFrame, matcher: Matcher) -> list[pl.Expr]:
                     terms.append(
                         pl.when(named(test)).then(pl.lit(rules, MASK)).otherwise(pl.lit(0, MASK))
                     )
-            out.append(_or_all(terms).alias(name))
+            out.append(or_all(terms).alias(name))
         return out
 
     return [
@@ -959,7 +959,8 @@ def _context_tests(contexts: pl.DataFrame, matcher: Matcher) -> list[pl.Expr]:
     ]
 
 
-def _or_all(columns: list[pl.Expr]) -> pl.Expr:
+def or_all(columns: list[pl.Expr]) -> pl.Expr:
+    """The bitwise OR of some mask columns."""
     return pl.reduce(lambda a, b: a | b, columns) if len(columns) > 1 else columns[0]
 
 
