@@ -15,6 +15,7 @@ scope (which reads the texts), overrides and the written outputs are per grant.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -661,39 +662,35 @@ def run_engine(
     # The hit tables of the texts are freed once the evidence is built from them.
     evidence = row_evidence(read_texts(grants, matcher), matcher)
     counted = evidence.counted
-    fired = fired_rule_sets(counted, matcher)
-    sets, first = distinct_ids(fired.masks)
-    distinct = RuleSets(fired.weights, fired.masks.gather(first))
-    scores = category_scores(distinct, matcher)
-    by_set, shares_by_set = decide_primary(scores, matcher)
-    decisions = decide_scope(
-        by_set.gather(sets).with_columns(pl.int_range(pl.len(), dtype=ROW).alias("row")),
-        evidence,
-        matcher,
-    )
-    shares = shares_per_grant(sets, decisions, shares_by_set)
-    del evidence, fired  # only the hits that count are read from here on: free the rest
-    applied = None
-    if ledger is not None:
-        decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
-    labels = decide_labels(scores, matcher).gather(sets)
-    rules = matched_rules(distinct, matcher).gather(sets)
-
-    def write_table() -> pl.DataFrame:
-        explained = pl.DataFrame([rules, explanation_texts(counted)])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Explanations and matches need only the hits that count: they are written while
+        # the decisions are made (mostly small steps that keep one core busy).
+        explanations = pool.submit(explanation_texts, counted)
+        matches = pool.submit(matches_frame, grants, counted if with_matches else None)
+        fired = fired_rule_sets(counted, matcher)
+        sets, first = distinct_ids(fired.masks)
+        distinct = RuleSets(fired.weights, fired.masks.gather(first))
+        scores = category_scores(distinct, matcher)
+        by_set, shares_by_set = decide_primary(scores, matcher)
+        decisions = decide_scope(
+            by_set.gather(sets).with_columns(pl.int_range(pl.len(), dtype=ROW).alias("row")),
+            evidence,
+            matcher,
+        )
+        shares = shares_per_grant(sets, decisions, shares_by_set)
+        del evidence, fired  # only the hits that count are read from here on: free the rest
+        applied = None
+        if ledger is not None:
+            decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
+        allocations = allocate(grants, decisions, shares)
+        labels = decide_labels(scores, matcher).gather(sets)
+        explained = pl.DataFrame(
+            [matched_rules(distinct, matcher).gather(sets), explanations.result()]
+        )
         if applied is not None and applied.height:
             explained = _with_override_notes(explained, applied)
-        return _table(grants, decisions, shares, labels, explained, matcher)
-
-    # The three outputs do not depend on each other: they are written side by side.
-    table, matches, allocations = in_threads(
-        lambda write: write(),
-        [
-            write_table,
-            lambda: matches_frame(grants, counted if with_matches else None),
-            lambda: allocate(grants, decisions, shares),
-        ],
-    )
+        table = _table(grants, decisions, shares, labels, explained, matcher)
+        matches = matches.result()
     run = {
         "taxonomy_name": tax.name,
         "taxonomy_version": tax.version,
