@@ -445,6 +445,8 @@ class Texts:
 
 #: Distinct values of a field read in one piece; more are split into slices read side by side.
 SLICE_VALUES = 20_000
+#: Keys (distinct field values with the rules that passed) worked out in one piece.
+KEY_SLICE = 50_000
 
 
 def read_texts(grants: pl.DataFrame, matcher: Matcher) -> Texts:
@@ -977,10 +979,9 @@ def _field_rows(
     )
     keys, first = distinct_ids(frame)
     table = frame.gather(first)
-    # Many keys (a long field of free text): their hits are worked out in slices side by side.
-    slices = [
-        table.slice(start, size) for start, size in _slices(table.height, pl.thread_pool_size())
-    ]
+    # Many keys (a long field of free text): their hits are worked out in slices side by side,
+    # small enough that the one-row-per-hit frames stay small.
+    slices = [table.slice(start, KEY_SLICE) for start in range(0, max(table.height, 1), KEY_SLICE)]
     counted = in_threads(lambda part: _counted(part, values, hits, texts, matcher), slices)
     return FieldRows(keys, pl.concat(counted))
 
