@@ -667,28 +667,18 @@ def run_engine(
         # the decisions are made (mostly small steps that keep one core busy).
         explanations = pool.submit(explanation_texts, counted)
         matches = pool.submit(matches_frame, grants, counted if with_matches else None)
-        fired = fired_rule_sets(counted, matcher)
-        sets, first = distinct_ids(fired.masks)
-        distinct = RuleSets(fired.weights, fired.masks.gather(first))
-        scores = category_scores(distinct, matcher)
-        by_set, shares_by_set = decide_primary(scores, matcher)
-        decisions = decide_scope(
-            by_set.gather(sets).with_columns(pl.int_range(pl.len(), dtype=ROW).alias("row")),
-            evidence,
-            matcher,
-        )
-        shares = shares_per_grant(sets, decisions, shares_by_set)
-        del evidence, fired  # only the hits that count are read from here on: free the rest
-        applied = None
+        decided = _decide(evidence, matcher)
+        del evidence  # only the hits that count are read from here on: free the rest
+        decisions, shares, applied = decided.decisions, decided.shares, None
         if ledger is not None:
             decisions, shares, applied = apply_overrides(grants, decisions, shares, ledger)
         allocations = allocate(grants, decisions, shares)
-        labels = decide_labels(scores, matcher).gather(sets)
         explained = pl.DataFrame(
-            [matched_rules(distinct, matcher).gather(sets), explanations.result()]
+            [matched_rules(decided.rule_sets, matcher).gather(decided.sets), explanations.result()]
         )
         if applied is not None and applied.height:
             explained = _with_override_notes(explained, applied)
+        labels = decide_labels(decided.scores, matcher).gather(decided.sets)
         table = _table(grants, decisions, shares, labels, explained, matcher)
         matches = matches.result()
     run = {
@@ -702,7 +692,34 @@ def run_engine(
         "overrides_unmatched": [] if ledger is None else unmatched_keys(ledger, grants),
     }
     classification = Classification(table, matches, allocations, run)
-    return EngineRun(classification, matcher, grants, scores, sets, applied)
+    return EngineRun(classification, matcher, grants, decided.scores, decided.sets, applied)
+
+
+@dataclass
+class _Decided:
+    """The decisions of the rules: per distinct rule set, and handed to each grant."""
+
+    #: Per grant: its rule set.
+    sets: pl.Series
+    #: Per rule set: the rules (``RuleSets``) and the category scores.
+    rule_sets: RuleSets
+    scores: pl.DataFrame
+    #: Per grant: row, approach, ambiguous, decided_by; row, category, units.
+    decisions: pl.DataFrame
+    shares: pl.DataFrame
+
+
+def _decide(evidence: Evidence, matcher: Matcher) -> _Decided:
+    """Decide once per distinct set of rules that fired, then per grant (the scope)."""
+    fired = fired_rule_sets(evidence.counted, matcher)
+    sets, first = distinct_ids(fired.masks)
+    distinct = RuleSets(fired.weights, fired.masks.gather(first))
+    scores = category_scores(distinct, matcher)
+    by_set, shares_by_set = decide_primary(scores, matcher)
+    per_grant = by_set.gather(sets).with_columns(pl.int_range(pl.len(), dtype=ROW).alias("row"))
+    decisions = decide_scope(per_grant, evidence, matcher)
+    shares = shares_per_grant(sets, decisions, shares_by_set)
+    return _Decided(sets, distinct, scores, decisions, shares)
 
 
 def _table(
