@@ -2,6 +2,7 @@
 
     /work/venv/bin/python benchmarks/bench_classify.py            # 1,000,000 rows
     /work/venv/bin/python benchmarks/bench_classify.py --rows 200000 --taxonomy prevention-levels
+    /work/venv/bin/python benchmarks/bench_classify.py --without-matches   # as `analyze` needs it
 
 Prints rows/s and peak memory of the engine (measured in a fresh subprocess: ru_maxrss, beside
 the memory of the generated data alone) and two references run in the same process on the
@@ -305,7 +306,7 @@ def current_mb() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def run_engine(rows: int, taxonomy: str) -> dict:
+def run_engine(rows: int, taxonomy: str, with_matches: bool) -> dict:
     """In a fresh process: generate, classify (explanations, matches, allocations), measure."""
     from analyzer.classify import classify_grants
     from analyzer.taxonomy import load_taxonomy
@@ -314,7 +315,7 @@ def run_engine(rows: int, taxonomy: str) -> dict:
     tax = load_taxonomy(taxonomy)
     data_mb = current_mb()
     start, cpu = time.perf_counter(), time.process_time()
-    result = classify_grants(grants, tax)
+    result = classify_grants(grants, tax, with_matches=with_matches)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     texts = ["title", "description", "program", "recipient", "funder"]
     return {
@@ -385,10 +386,15 @@ def main() -> None:
     parser.add_argument(
         "--sample", type=int, default=20_000, help="rows for the Python re reference"
     )
+    parser.add_argument(
+        "--without-matches",
+        action="store_true",
+        help="leave out the matches frame (one row per rule hit), as `analyze` without --db does",
+    )
     parser.add_argument("--child", choices=["engine"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "engine":
-        print(json.dumps(run_engine(args.rows, args.taxonomy)))
+        print(json.dumps(run_engine(args.rows, args.taxonomy, not args.without_matches)))
         return
 
     command = [
@@ -400,21 +406,28 @@ def main() -> None:
         str(args.rows),
         "--taxonomy",
         args.taxonomy,
+        *(["--without-matches"] if args.without_matches else []),
     ]
     engine = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     refs = run_references(args.rows, args.taxonomy, args.sample)
     rows = args.rows
     rate = rows / engine["seconds"]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    if args.without_matches:
+        included = "explanations and allocations (no matches frame)"
+        hits = "matches left out"
+    else:
+        included = "explanations, matches and allocations"
+        hits = f"{engine['matches']:,} rule hits ({engine['matches'] / rows:.1f} a row)"
     lines = [
         f"classify {rows:,} generated rows ({engine['text_bytes']:.0f} bytes of text a row), "
         f"taxonomy {args.taxonomy} ({refs['variants']:,} phrase variants); "
         f"{pl.thread_pool_size()} polars threads, load average {load}",
-        f"  engine, explanations, matches and allocations included: {engine['seconds']:.2f} s "
+        f"  engine, {included} included: {engine['seconds']:.2f} s "
         f"(CPU {engine['cpu_seconds']:.2f} s) = {rate:,.0f} rows/s",
         f"    peak RSS {engine['peak_mb']:,.0f} MB (the generated data alone: "
         f"{engine['data_mb']:,.0f} MB)",
-        f"    {engine['matches']:,} rule hits ({engine['matches'] / rows:.1f} a row), "
+        f"    {hits}, "
         f"{engine['explained']:,} grants explained, {engine['allocations']:,} allocation rows",
         f"    approach: {engine['approach']}",
         f"  floor (one str.contains_any over all phrases): {refs['floor_seconds']:.2f} s = "
