@@ -41,8 +41,6 @@ from .schema import (
 )
 
 DEFAULT_OUT = Path("reports") / "latest"
-#: Grants classified per call of the engine (bounds its working memory on large portfolios).
-CLASSIFY_CHUNK_ROWS = 250_000
 SAMPLE_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -236,37 +234,11 @@ def analyze(
 def _classify(
     grants: pl.DataFrame, taxonomy: Any, overrides: Any, *, keep_matches: bool
 ) -> Classification:
-    """Classify in chunks of CLASSIFY_CHUNK_ROWS grants: the same result as one call (each
-    grant is decided on its own), with the engine's working memory bounded by the chunk
-    (1M grants in one call peak near 3 GB above the data; in chunks, a few hundred MB).
-    Rule hits are kept only when a --db store will hold them (``keep_matches``)."""
+    """Rule hits (one row per hit, ~12 a grant) are kept only when a --db store will hold
+    them for ``analyzer explain``: on a large portfolio they are most of the engine's memory."""
     from .classify import classify_grants
-    from .overrides import load_overrides
 
-    ledger = load_overrides(overrides, taxonomy=taxonomy) if overrides is not None else None
-    tables, matches, allocations, runs = [], [], [], []
-    for offset in range(0, max(grants.height, 1), CLASSIFY_CHUNK_ROWS):
-        part = classify_grants(
-            grants.slice(offset, CLASSIFY_CHUNK_ROWS), taxonomy, overrides=ledger
-        )
-        tables.append(part.table)
-        allocations.append(part.allocations)
-        matches.append(part.matches if keep_matches else part.matches.clear())
-        runs.append(part.run)
-    run = dict(runs[0])
-    run["override_count"] = sum(r.get("override_count", 0) for r in runs)
-    unmatched = set(runs[0].get("overrides_unmatched", []))
-    for other in runs[1:]:  # a key is unmatched only if no chunk holds its grant
-        unmatched &= set(other.get("overrides_unmatched", []))
-    run["overrides_unmatched"] = [
-        k for k in runs[0].get("overrides_unmatched", []) if k in unmatched
-    ]
-    return Classification(
-        table=pl.concat(tables),
-        matches=pl.concat(matches),
-        allocations=pl.concat(allocations),
-        run=run,
-    )
+    return classify_grants(grants, taxonomy, overrides=overrides, with_matches=keep_matches)
 
 
 def _without_originals(result: IngestResult) -> IngestResult:
