@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -781,6 +782,7 @@ def classify(
     overrides=None,
     policy: str = "primary",
     out=None,
+    **ingest_options: Any,
 ) -> pl.DataFrame:
     """Classify grants from spreadsheets, a store or a frame: one row per grant.
 
@@ -788,6 +790,8 @@ def classify(
     rights, risk_factors, provider_type, matched_rules, decided_by (and ``allocated``: the
     grant's money per category under ``policy``). With ``db`` the classification is stored
     (spreadsheets given with ``db`` are loaded into it first); with ``out`` a CSV is written.
+    ``ingest_options`` (``sheets``, ``mapping``, ``currency``, ``funder``, ...) are those of
+    :func:`analyzer.ingest.read_files`.
     """
     from . import store
 
@@ -798,7 +802,7 @@ def classify(
         if inputs:
             from .ingest import read_files
 
-            result = read_files([Path(p) for p in inputs])
+            result = read_files([Path(p) for p in inputs], **ingest_options)
             grants = result.grants
             if db is not None:
                 con = store.connect(db)

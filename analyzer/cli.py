@@ -385,6 +385,13 @@ def classify_command(
     taxonomy: TaxonomyOption = "csec",
     overrides: OverridesOption = None,
     policy: PolicyOption = "primary",
+    sheet: SheetOption = None,
+    map_options: MapOption = None,
+    mapping_file: MappingFileOption = None,
+    currency: CurrencyOption = None,
+    fiscal_year_start: FiscalYearStartOption = None,
+    year: YearOption = None,
+    funder: FunderOption = None,
 ) -> None:
     """Classify every grant: spreadsheets (INPUT...), the store (--db), or both (the files are
     loaded into the store first). Writes one row per grant with approach, approach_shares,
@@ -397,7 +404,15 @@ def classify_command(
     if output is None and db is None:
         raise AnalyzerError("nowhere to put the result", hint="add -o OUT.csv and/or --db DB")
     frame = classify(
-        inputs, db=db, taxonomy=taxonomy, overrides=overrides, policy=policy, out=output
+        inputs,
+        db=db,
+        taxonomy=taxonomy,
+        overrides=overrides,
+        policy=policy,
+        out=output,
+        **ingest_options(
+            sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+        ),
     )
     counts = frame.group_by("approach").len().sort("len", descending=True)
     where = " and ".join(str(p) for p in (output, db) if p is not None)

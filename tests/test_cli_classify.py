@@ -53,6 +53,16 @@ def test_classify_writes_the_contract_csv_and_stores(tmp_path):
     assert again.exit_code == 0, again.output
 
 
+def test_classify_takes_the_ingest_options(tmp_path):
+    out = tmp_path / "out.csv"
+    options = ["--currency", "CAD", "--funder", "Harbor Fund", "--year", "2021"]
+    result = run("classify", spreadsheet(tmp_path), "-o", out, *options, "--map", "title=Recipient")
+    assert result.exit_code == 0, result.output
+    frame = pl.read_csv(out, infer_schema=False)
+    assert set(frame["currency"]) == {"CAD"} and set(frame["funder"]) == {"Harbor Fund"}
+    assert set(frame["year"]) == {"2021"} and frame["title"].to_list()[0] == "Safe Home"
+
+
 def test_classify_needs_input_and_output(tmp_path):
     result = run("classify", "-o", tmp_path / "x.csv")
     assert result.exit_code == 2 and "nothing to classify" in result.output
