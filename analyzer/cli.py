@@ -442,6 +442,16 @@ def explain_command(
     text: Annotated[
         str | None, typer.Option("--text", help="Explain this description instead.")
     ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="With --text: its title.")] = None,
+    program: Annotated[
+        str | None, typer.Option("--program", help="With --text: its programme (e.g. 16.320).")
+    ] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", help="With --text: who receives the grant.")
+    ] = None,
+    funder: Annotated[
+        str | None, typer.Option("--funder", help="With --text: who gives the grant.")
+    ] = None,
     db: OptionalDbOption = None,
     taxonomy: TaxonomyOption = "csec",
     overrides: OverridesOption = None,
@@ -451,7 +461,11 @@ def explain_command(
     its phrase and field (highlighted in the text), and the near misses."""
     from .explain import explain
 
-    explanation = explain(grant_id, text=text, db=db, taxonomy=taxonomy, overrides=overrides)
+    given = {"title": title, "program": program, "recipient": recipient, "funder": funder}
+    fields = {name: value for name, value in given.items() if value is not None}
+    explanation = explain(
+        grant_id, text=text, fields=fields, db=db, taxonomy=taxonomy, overrides=overrides
+    )
     if as_json:
         print_json(explanation.to_dict())
         return

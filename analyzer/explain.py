@@ -90,12 +90,15 @@ def explain(
     grant_id: str | None = None,
     *,
     text: str | None = None,
+    fields: dict[str, str] | None = None,
     db: str | Path | None = None,
     taxonomy: str | Path | Taxonomy = "csec",
     overrides=None,
 ) -> Explanation:
-    """Explain one grant: by ``grant_id`` (or record_id) from the store ``db``, or a ``text``."""
-    grants, others = _one_grant(grant_id, text=text, db=db)
+    """Explain one grant: by ``grant_id`` (or record_id) from the store ``db``, or a ``text``
+    (its description) with other text ``fields`` such as ``{"program": "16.320"}``, since
+    rules may look at the title, programme, recipient or funder too."""
+    grants, others = _one_grant(grant_id, text=text, fields=fields or {}, db=db)
     run = run_engine(grants, taxonomy, overrides=overrides)
     matcher, evidence = run.matcher, run.evidence
     row = run.classification.table.row(0, named=True)
@@ -134,14 +137,21 @@ def explain(
     )
 
 
-def _one_grant(grant_id: str | None, *, text: str | None, db) -> tuple[pl.DataFrame, list[str]]:
+def _one_grant(
+    grant_id: str | None, *, text: str | None, fields: dict[str, str], db
+) -> tuple[pl.DataFrame, list[str]]:
     """A one-row grants frame, and the other record ids that share the grant id."""
-    if text is not None:
-        frame = pl.DataFrame(
-            {"record_id": ["text"], "description": [text]},
-            schema={"record_id": pl.String, "description": pl.String},
+    unknown = sorted(set(fields) - set(TEXT_FIELDS) - {"description"})
+    if unknown:
+        raise AnalyzerError(
+            f"unknown text field {unknown[0]!r}", hint="fields are " + ", ".join(TEXT_FIELDS)
         )
-        return _with_all_columns(frame), []
+    if text is not None or fields:
+        values = {"record_id": "text", **fields}
+        if text is not None:
+            values["description"] = text
+        frame = pl.DataFrame({name: [value] for name, value in values.items()})
+        return _with_all_columns(frame.cast(pl.String)), []
     if grant_id is None:
         raise AnalyzerError("nothing to explain", hint="give a GRANT_ID with --db, or --text")
     if db is None:

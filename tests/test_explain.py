@@ -90,3 +90,16 @@ def test_explanation_is_json_ready():
 
     data = explain(text="hotline for youth", taxonomy=TAXONOMY).to_dict()
     assert json.loads(json.dumps(data))["decision"]["approach"] == "unclassified"
+
+
+def test_a_text_can_bring_its_other_fields():
+    # "shelter" requires a youth context, found here only in the recipient's name
+    alone = explain(text="Emergency shelter beds", taxonomy=TAXONOMY)
+    assert alone.decision["approach"] == "unclassified"
+    with_recipient = explain(
+        text="Emergency shelter beds", fields={"recipient": "Girls Inc."}, taxonomy=TAXONOMY
+    )
+    assert with_recipient.decision["approach"] == "intervention"
+    assert with_recipient.texts["recipient"] == "Girls Inc."
+    with pytest.raises(AnalyzerError, match="unknown text field 'summary'"):
+        explain(text="x", fields={"summary": "y"}, taxonomy=TAXONOMY)
