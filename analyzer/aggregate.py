@@ -21,10 +21,9 @@ import duckdb
 import polars as pl
 
 from .errors import AnalyzerError, StoreError
-from .schema import MONEY
+from .schema import MONEY, POLICIES
 from .store import read_sql
 
-POLICIES = ("primary", "split")
 UNCLASSIFIED = "unclassified"
 SIDES = ("symptoms", "causes")
 SIDE_LABELS = {"symptoms": "Symptoms", "causes": "Causes"}

@@ -125,6 +125,21 @@ class ChartContext:
     def category_order(self) -> list[str]:
         return [c.label for c in self.scale.classified]
 
+    def category_color(self, field: str) -> alt.Color:
+        """Colour by category label (``field``), with the legend every stacked chart shares."""
+        return alt.Color(
+            field,
+            scale=self.color_scale(),
+            sort=self.category_order(),
+            title="Category",
+            legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
+        )
+
+    def kind(self) -> pl.Expr:
+        """Each row's category kind (classified, unclassified, out-of-scope) as ``kind``."""
+        kinds = {c.id: c.kind for c in self.scale.categories}
+        return pl.col("category").replace_strict(kinds, default="classified").alias("kind")
+
 
 def category_colors(scale: Scale) -> dict[str, str]:
     """A colour per category: the symptoms-to-causes scale as a diverging palette."""
@@ -187,13 +202,10 @@ def _funder_years(ctx: ChartContext) -> pl.DataFrame:
     """Money per (top) funder, year and category, with each category's kind and side."""
     frame = ctx.table("approach_by_funder_year")
     frame = top_with_other(frame, "funder", ctx.table("by_funder"), ctx.top_n, "funders")
-    kinds = {c.id: c.kind for c in ctx.scale.categories}
     return (
         frame.group_by("funder", "year", "category", "label", "side", "order")
         .agg(pl.col("amount").sum())
-        .with_columns(
-            pl.col("category").replace_strict(kinds, default="classified").alias("kind"),
-        )
+        .with_columns(ctx.kind())
         .sort("funder", "year", "order", nulls_last=True)
     )
 
@@ -326,13 +338,7 @@ def mix_over_years(ctx: ChartContext) -> alt.TopLevelMixin | None:
                 title="Share of the year's classified money",
                 axis=alt.Axis(format="%"),
             ),
-            color=alt.Color(
-                "label:N",
-                scale=ctx.color_scale(),
-                sort=ctx.category_order(),
-                title="Category",
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
-            ),
+            color=ctx.category_color("label:N"),
             order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip("year:O", title="Year"),
@@ -424,13 +430,7 @@ def _hundred_percent_bars(
                 title="Share of classified money",
                 axis=alt.Axis(format="%"),
             ),
-            color=alt.Color(
-                "label:N",
-                scale=ctx.color_scale(),
-                sort=ctx.category_order(),
-                title="Category",
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
-            ),
+            color=ctx.category_color("label:N"),
             order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip(f"{key}:N", title=key_title),
@@ -491,10 +491,8 @@ def provider_types(ctx: ChartContext) -> alt.TopLevelMixin | None:
     if data.is_empty():
         return None
     labels = ctx.scale.labels.get("provider_type", {})
-    kinds = {c.id: c.kind for c in ctx.scale.categories}
     data = data.with_columns(
-        pl.col("provider_type").replace(labels).alias("provider"),
-        pl.col("category").replace_strict(kinds, default="classified").alias("kind"),
+        pl.col("provider_type").replace(labels).alias("provider"), ctx.kind()
     ).select("provider", "category", "label", "side", "order", "kind", "amount")
     return _hundred_percent_bars(
         ctx,
@@ -514,10 +512,7 @@ def state_map(ctx: ChartContext) -> alt.TopLevelMixin | None:
     frame = ctx.table("approach_by_state_year")
     if frame.is_empty():
         return None
-    kinds = {c.id: c.kind for c in ctx.scale.categories}
-    frame = frame.with_columns(
-        pl.col("category").replace_strict(kinds, default="classified").alias("kind")
-    )
+    frame = frame.with_columns(ctx.kind())
     in_us = frame.filter(pl.col("state").is_in(list(states)))
     if in_us.is_empty():
         return None
@@ -640,13 +635,7 @@ def _labels_by_approach(
                 title=f"Classified money ({ctx.currency})",
                 axis=alt.Axis(format="~s"),
             ),
-            color=alt.Color(
-                "category_label:N",
-                scale=ctx.color_scale(),
-                sort=ctx.category_order(),
-                title="Category",
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=320),
-            ),
+            color=ctx.category_color("category_label:N"),
             order=alt.Order("order:Q"),
             tooltip=[
                 alt.Tooltip("name:N", title=noun.capitalize()),
@@ -672,10 +661,9 @@ def rights(ctx: ChartContext) -> alt.TopLevelMixin | None:
 
 
 def risk_factors(ctx: ChartContext) -> alt.TopLevelMixin | None:
-    chart = _labels_by_approach(
+    return _labels_by_approach(
         ctx, "approach_by_risk_factor", "risk_factor", "Risk factors addressed", "risk factor"
     )
-    return chart
 
 
 def coverage(ctx: ChartContext) -> alt.TopLevelMixin | None:

@@ -50,6 +50,7 @@ from .schema import (
     GRANTS_SCHEMA,
     MATCHES_SCHEMA,
     MONEY,
+    POLICIES,
     Classification,
 )
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
@@ -58,7 +59,6 @@ from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
 SHARE_UNIT = 10_000
 #: Scores are sums of float weights; rounding keeps 0.1 + 0.2 from missing a 0.3 threshold.
 SCORE_DECIMALS = 6
-POLICIES = ("primary", "split")
 
 
 # --- Scores ----------------------------------------------------------------------------------

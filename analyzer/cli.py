@@ -157,16 +157,13 @@ FilesArgument = Annotated[
     list[Path],
     typer.Argument(help="Spreadsheets (xlsx, xlsm, csv, tsv, parquet).", show_default=False),
 ]
-StoreOption = Annotated[
-    Path, typer.Option("--db", help="DuckDB portfolio store.", dir_okay=False)
-]  # fmt: skip
 
 
 @app.command("ingest")
 @reports_errors
 def ingest_command(
     files: FilesArgument,
-    db: StoreOption = Path("portfolio.duckdb"),
+    db: DbOption = Path("portfolio.duckdb"),
     sheet: SheetOption = None,
     map_options: MapOption = None,
     mapping_file: MappingFileOption = None,
@@ -201,6 +198,11 @@ def ingest_command(
     say(f"stored in {db}")
 
 
+def _totals_text(totals: dict) -> str:
+    """One line per currency: "USD 1,234.50" (currencies are never added together)."""
+    return "\n".join(f"{currency} {amount:,.2f}" for currency, amount in totals.items())
+
+
 def _print_reports(reports: list) -> None:
     from rich.table import Table
 
@@ -212,7 +214,7 @@ def _print_reports(reports: list) -> None:
         for name in ("sheet", "seen", "loaded", "excluded", "rejected", "total"):
             table.add_column(name, justify="left" if name in ("sheet", "total") else "right")
         for report in sheets:
-            totals = "\n".join(f"{cur} {amount:,.2f}" for cur, amount in report.totals.items())
+            totals = _totals_text(report.totals)
             if report.skipped:
                 totals = f"skipped: {report.skipped}"
             elif report.already_loaded:
@@ -306,7 +308,7 @@ def escape_markup(text: str) -> str:
 
 @app.command("summary")
 @reports_errors
-def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: JsonOption = False):
+def summary_command(db: DbOption = Path("portfolio.duckdb"), json_output: JsonOption = False):
     """What the store holds: per file and sheet the counts and the total per currency, and
     the totals per currency (never added across currencies).
 
@@ -334,7 +336,7 @@ def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: Jso
             f"{source['rows_loaded']:,}",
             f"{source['rows_excluded']:,}",
             f"{source['rows_rejected']:,}",
-            "\n".join(f"{cur} {amount:,.2f}" for cur, amount in source["totals"].items()),
+            _totals_text(source["totals"]),
         )
     out.print(table)
     say(f"{data['grants']:,} grants")
@@ -346,7 +348,7 @@ def summary_command(db: StoreOption = Path("portfolio.duckdb"), json_output: Jso
 @reports_errors
 def export_command(
     output: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.", dir_okay=False)],
-    db: StoreOption = Path("portfolio.duckdb"),
+    db: DbOption = Path("portfolio.duckdb"),
 ) -> None:
     """Write one row per grant (canonical and provenance columns, plus the classification
     once there is one) to a CSV that is safe to open in a spreadsheet program."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-#: Currencies written with a symbol before the number; others get their ISO code after it.
+#: Currencies written with a symbol before the number; others get their ISO code after it
+#: (in the brief, and in the workbook's number formats).
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
 
 

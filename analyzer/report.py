@@ -525,15 +525,13 @@ def _source_text(grant: dict[str, Any]) -> str:
 
 def _source_notes(sources: pl.DataFrame) -> list[dict[str, str]]:
     """Every note recorded at ingest (assumed currency, ambiguous column, ...), per file."""
-    notes = []
-    for row in sources.to_dicts():
-        try:
-            items = json.loads(row.get("notes") or "[]")
-        except json.JSONDecodeError:
-            items = [row["notes"]]
-        for note in items or []:
-            notes.append({"file": row["file"], "sheet": row.get("sheet"), "note": str(note)})
-    return notes
+    from .store import decode_notes
+
+    return [
+        {"file": row["file"], "sheet": row.get("sheet"), "note": note}
+        for row in sources.to_dicts()
+        for note in decode_notes(row.get("notes"))
+    ]
 
 
 def _notes_by_sheet(notes: list[dict[str, str]]) -> list[dict[str, Any]]:

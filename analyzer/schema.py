@@ -104,9 +104,12 @@ MATCHES_SCHEMA: dict[str, pl.DataType] = {
 
 #: Money per grant and category under an allocation policy. For every policy the amounts of a
 #: grant add back to its amount exactly (largest-remainder allocation in cents).
+#: How a grant's money is allocated: all to its primary category, or split by its shares.
+POLICIES: tuple[str, ...] = ("primary", "split")
+
 ALLOCATIONS_SCHEMA: dict[str, pl.DataType] = {
     "record_id": pl.String(),
-    "policy": pl.String(),  # "primary" | "split"
+    "policy": pl.String(),  # one of POLICIES
     "category": pl.String(),
     "share": pl.Decimal(5, 4),
     "amount": MONEY,

@@ -169,6 +169,17 @@ def load_sources(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return con.sql("SELECT * FROM sources ORDER BY source_id").pl()
 
 
+def decode_notes(value: str | list | None) -> list[str]:
+    """The notes of one ``sources`` row as a list: the store keeps them as a JSON list (a
+    value that is not JSON counts as one note)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value else []
+        except ValueError:
+            value = [value]
+    return [str(note) for note in value or []]
+
+
 def save_classification(con: duckdb.DuckDBPyConnection, classification: Classification) -> None:
     """Replace the store's current classification, in one transaction."""
     con.execute("BEGIN TRANSACTION")

@@ -22,7 +22,6 @@ the Grants sheet holds the largest grants and says so in its first row; every gr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import zipfile
@@ -36,6 +35,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
+from .formatting import SYMBOLS
 from .safe import escape_formula
 
 #: Above this many grants the Grants sheet is truncated (Excel's limit is 1,048,576 rows, and
@@ -69,8 +69,6 @@ REVIEW_REVIEWER = "Reviewer"
 REVIEW_DATE = "Date"
 REVIEW_INPUTS = (REVIEW_CATEGORY, REVIEW_SHARES, REVIEW_REASON, REVIEW_REVIEWER, REVIEW_DATE)
 
-#: Currencies shown with a symbol; others get their ISO code after the number.
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥"}
 DATE_FORMAT = "yyyy-mm-dd"
 SHARE_FORMAT = "0.0%"
 RATIO_FORMAT = "0.00"
@@ -240,7 +238,7 @@ def clean_text(value: str) -> str:
 
 def money_format(currency: str | None) -> str:
     """Excel number format of amounts in one currency: "$"#,##0.00 or #,##0.00 "SEK"."""
-    symbol = CURRENCY_SYMBOLS.get(currency or "")
+    symbol = SYMBOLS.get(currency or "")
     if symbol:
         return f'"{symbol}"#,##0.00'
     code = re.sub(r"[^A-Za-z]", "", currency or "")[:8]
@@ -1039,23 +1037,15 @@ def _source_totals(classified: pl.DataFrame) -> pl.DataFrame:
 
 def _source_notes(sources: pl.DataFrame) -> pl.DataFrame:
     """One row per note of each file and sheet (the store keeps them as a JSON list)."""
+    from .store import decode_notes
+
     rows = []
     if "notes" in sources.columns:
-        for source in sources.iter_rows(named=True):
-            notes = source.get("notes")
-            if isinstance(notes, str):
-                try:
-                    notes = json.loads(notes)
-                except ValueError:
-                    notes = [notes]
-            for note in notes or []:
-                rows.append(
-                    {
-                        "file": source.get("file_name"),
-                        "sheet": source.get("sheet"),
-                        "note": str(note),
-                    }
-                )
+        rows = [
+            {"file": source.get("file_name"), "sheet": source.get("sheet"), "note": note}
+            for source in sources.iter_rows(named=True)
+            for note in decode_notes(source.get("notes"))
+        ]
     return pl.DataFrame(rows, schema={"file": pl.String, "sheet": pl.String, "note": pl.String})
 
 

@@ -45,11 +45,7 @@ def test_distinct_ids_group_equal_rows(rows):
 def test_rows_sharing_a_hash_are_still_told_apart(monkeypatch):
     # Every row hashing alike forces the exact fallback: the result must not change.
     frame = pl.DataFrame({"text": ["x", "y", "x", "z", "y"]})
-    monkeypatch.setattr(
-        pl.DataFrame,
-        "hash_rows",
-        lambda self, seed=0: pl.Series([7] * self.height, dtype=pl.UInt64),
-    )
+    monkeypatch.setattr(pl.DataFrame, "hash_rows", _hashing_alike(7))
     ids, first = distinct_ids(frame)
     assert _grouping(ids) == [[0, 2], [1, 4], [3]]
     assert frame.gather(first).gather(ids).equals(frame)
@@ -66,11 +62,7 @@ def test_hash_collisions_do_not_change_a_classification(monkeypatch):
         for c in GRANTS_SCHEMA
     )
     expected = classify_grants(grants)
-    monkeypatch.setattr(
-        pl.DataFrame,
-        "hash_rows",
-        lambda self, seed=0: pl.Series([1] * self.height, dtype=pl.UInt64),
-    )
+    monkeypatch.setattr(pl.DataFrame, "hash_rows", _hashing_alike(1))
     collided = classify_grants(grants)
     assert collided.table.equals(expected.table)
     assert collided.matches.sort(collided.matches.columns).equals(
