@@ -34,7 +34,6 @@ VL_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 WIDTH = 560
 SUBTITLE_CHARS = 115
 TOP_FUNDERS = 15
-EXPORT_FORMATS = ("png", "svg")
 
 #: Diverging palette (ColorBrewer RdBu): symptoms side warm, causes side cool; each pair runs
 #: from next to the middle of the scale (light) to the far end (dark).
@@ -210,7 +209,7 @@ def _funder_years(ctx: ChartContext) -> pl.DataFrame:
     )
 
 
-def _funder_param(frame: pl.DataFrame, ctx: ChartContext) -> alt.Parameter:
+def _funder_param(frame: pl.DataFrame) -> alt.Parameter:
     totals = frame.group_by("funder").agg(pl.col("amount").sum()).sort("amount", descending=True)
     funders = totals["funder"].to_list()
     return alt.param(
@@ -249,7 +248,7 @@ KIND_AMOUNTS = {
 def approach_mix(ctx: ChartContext) -> alt.TopLevelMixin:
     """Classified money per category, ordered from the symptoms end to the causes end."""
     data = _funder_years(ctx)
-    funder, year = _funder_param(data, ctx), _year_param(data)
+    funder, year = _funder_param(data), _year_param(data)
     filtered = (
         alt.Chart(ctx.data(data))
         .transform_filter(FUNDER_FILTER)
@@ -322,7 +321,7 @@ def mix_over_years(ctx: ChartContext) -> alt.TopLevelMixin | None:
     data = _funder_years(ctx).filter(pl.col("year").is_not_null())
     if data.is_empty():
         return None
-    funder = _funder_param(data, ctx)
+    funder = _funder_param(data)
     base = alt.Chart(ctx.data(data)).transform_filter(FUNDER_FILTER)
     bars = (
         base.transform_filter("datum.kind == 'classified'")
@@ -675,7 +674,7 @@ def coverage(ctx: ChartContext) -> alt.TopLevelMixin | None:
         pl.col("kind").replace_strict(KIND_LABELS).alias("status"),
         pl.col("year").cast(pl.String).fill_null("no year").alias("year_label"),
     )
-    funder = _funder_param(data, ctx)
+    funder = _funder_param(data)
     order = list(KIND_LABELS.values())
     base = alt.Chart(ctx.data(data)).transform_filter(FUNDER_FILTER)
     x = alt.X("year_label:O", title="Year")

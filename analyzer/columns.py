@@ -214,8 +214,6 @@ PRESETS: tuple[Preset, ...] = (
     ),
 )  # fmt: skip
 
-PRESETS_BY_NAME = {p.name: p for p in PRESETS}
-
 
 def normalise_header(text: str) -> str:
     """Lower case, no currency signs or bracketed units, punctuation as spaces.

@@ -475,7 +475,7 @@ def _convert_sheet(
 
     grants = _grants(loaded, raw, col, mapping, options, report)
     rejects = _rejects(not_loaded, raw, amount_col, amount_header)
-    _account(report, data.height, grants, rejects, loaded)
+    _account(report, data.height, grants, rejects)
     return grants, rejects, report
 
 
@@ -650,13 +650,8 @@ def _rejects(
     ).cast(REJECTS_SCHEMA)
 
 
-def _account(
-    report: SheetReport,
-    seen: int,
-    grants: pl.DataFrame,
-    rejects: pl.DataFrame,
-    loaded: pl.DataFrame,
-) -> None:
+def _account(report: SheetReport, seen: int, grants: pl.DataFrame, rejects: pl.DataFrame) -> None:
+    """Fill the report's counts and totals; seen = loaded + excluded + rejected must hold."""
     report.rows_seen = seen
     report.rows_loaded = grants.height
     counts = (

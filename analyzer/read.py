@@ -109,12 +109,6 @@ def read_file(path: str | Path, *, sheets: list[str] | None = None) -> list[RawS
     return raws
 
 
-def workbook_sheet_names(path: str | Path) -> list[str]:
-    """Sheet names of a workbook, in workbook order."""
-    path = Path(path)
-    return _open_workbook(path, path.read_bytes()).sheet_names
-
-
 # --- Workbooks ---------------------------------------------------------------------------------
 
 

@@ -319,13 +319,10 @@ class _Layer:
     version: str | None = None
     description: str | None = None
     extends: str | None = None
-    extends_line: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     scope: dict[str, Any] = field(default_factory=dict)
-    scope_line: int | None = None
     contexts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dimensions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    rules: list[tuple[Rule, Path_]] = field(default_factory=list)
     raw_rules: list[tuple[dict, Path_]] = field(default_factory=list)
     disable: list[tuple[str, int | None]] = field(default_factory=list)
     examples: list[tuple[dict, Path_]] = field(default_factory=list)
@@ -456,12 +453,10 @@ def _read_layer(text: str, file: str, problems: list[_Problem]) -> _Layer:
         layer.description = s.string(("description",), required=True)
     if "extends" in top:
         layer.extends = s.string(("extends",), required=True)
-        layer.extends_line = doc.line(("extends",))
     if "settings" in top:
         layer.settings = _read_settings(s)
     if "scope" in top:
         layer.scope = _read_scope(s)
-        layer.scope_line = doc.line(("scope",))
     if "contexts" in top:
         layer.contexts = _read_contexts(s)
     if "dimensions" in top:
@@ -798,7 +793,7 @@ def _merge(chain: list[_Layer], problems: list[_Problem]) -> Taxonomy | None:
         top.doc.add(
             ("dimensions",), f"expected exactly one dimension of kind primary, found {found}"
         )
-    _check_dimension_defaults(dimensions, chain, problems)
+    _check_dimensions(dimensions, problems)
 
     rules = [
         rule
@@ -876,9 +871,9 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
             dim.categories[category.id] = category
 
 
-def _check_dimension_defaults(
-    dimensions: dict[str, Dimension], chain: list[_Layer], problems
-) -> None:
+def _check_dimensions(dimensions: dict[str, Dimension], problems: list[_Problem]) -> None:
+    """Every dimension has categories; only a single one has a default, and one it has;
+    only a primary one has sides."""
     for dim in dimensions.values():
         if not dim.categories and dim.kind:
             problems.append(
