@@ -77,7 +77,9 @@ RULE_KEYS = {
     "weight",
     "note",
 }
-EXAMPLE_TEXT_KEYS = {"text", *TEXT_FIELDS}
+#: A tuple, not a set: examples read these in this order whatever the hash seed ("text" and
+#: "description" both go to the description, joined in this order).
+EXAMPLE_TEXT_KEYS = ("text", *TEXT_FIELDS)
 EXAMPLE_OTHER_KEYS = {"shares", "note"}
 
 
@@ -1011,7 +1013,7 @@ def _resolve_scope(
 def _read_example(item: dict, path: Path_, layer: _Layer, dimensions: dict[str, Dimension]):
     doc = layer.doc
     s = _Structure(doc)
-    s.mapping(path, EXAMPLE_TEXT_KEYS | EXAMPLE_OTHER_KEYS | set(dimensions))
+    s.mapping(path, {*EXAMPLE_TEXT_KEYS, *EXAMPLE_OTHER_KEYS, *dimensions})
     fields: dict[str, str] = {}
     for key in EXAMPLE_TEXT_KEYS:
         if key in item and (value := s.string((*path, key), required=True)) is not None:

@@ -187,6 +187,14 @@ examples:
     assert report.results[2].example.shares == {"response": Decimal(1)}
 
 
+def test_an_examples_text_fields_are_read_in_a_fixed_order():
+    # They were read from a set: the order changed with the hash seed of the process.
+    text = MINIMAL + "examples:\n  - {description: b, title: t, text: a, approach: response}\n"
+    example = taxonomy_from_text(text).examples[0]
+    assert example.fields == {"description": "a b", "title": "t"}
+    assert example.label() == "a b / t"
+
+
 def test_check_warns_about_likely_mistakes():
     text = (
         MINIMAL
