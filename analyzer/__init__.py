@@ -21,7 +21,8 @@ from .explain import explain
 from .ingest import export, ingest, inspect, read_files, summary
 from .overrides import load_overrides
 from .review import apply_review
-from .taxonomy import check_taxonomy, load_taxonomy, test_taxonomy
+from .taxonomy import load_taxonomy
+from .taxonomy_check import check_taxonomy, test_taxonomy
 
 __version__ = "0.1.0"
 

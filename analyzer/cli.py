@@ -557,7 +557,7 @@ def taxonomy_check_command(
     """Validate a taxonomy (every error with its line; exit 2) and warn about likely
     mistakes: phrases in two categories, phrases shadowed by a longer one, patterns without
     word boundaries, rules that fire on no example, categories without examples."""
-    from .taxonomy import check_taxonomy
+    from .taxonomy_check import check_taxonomy
 
     report = check_taxonomy(file)
     if as_json:
@@ -580,7 +580,7 @@ def taxonomy_check_command(
 @reports_errors
 def taxonomy_test_command(file: TaxonomyFileArgument, as_json: JsonOption = False) -> None:
     """Run the taxonomy's examples; exit 1 if any gives another result than it expects."""
-    from .taxonomy import test_taxonomy
+    from .taxonomy_check import test_taxonomy
 
     report = test_taxonomy(file)
     if as_json:

@@ -15,7 +15,8 @@ from analyzer.classify import classify, classify_grants
 from analyzer.errors import AnalyzerError, TaxonomyError
 from analyzer.phrases import normalize_expr, normalize_text, phrase_variants
 from analyzer.schema import ALLOCATIONS_SCHEMA, CLASSIFICATION_SCHEMA, GRANTS_SCHEMA, MATCHES_SCHEMA
-from analyzer.taxonomy import parse_shares, taxonomy_from_text
+from analyzer.taxonomy import taxonomy_from_text
+from analyzer.taxonomy_check import parse_shares
 
 HEADER = """
 name: inline

@@ -16,10 +16,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyzer import taxonomy as taxonomy_module  # not `import test_taxonomy`: pytest collects it
+from analyzer import taxonomy_check  # not `import test_taxonomy`: pytest would collect it
 from analyzer.classify import classify_grants
 from analyzer.evaluate import evaluate
 from analyzer.schema import MONEY, TEXT_FIELDS
+from analyzer.taxonomy import load_taxonomy
 
 DATA = Path(__file__).parent / "data"
 DEV_SET = DATA / "dev_set.csv"
@@ -47,7 +48,7 @@ def classify_texts(records: list[dict[str, str | None]]) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def taxonomy():
-    return taxonomy_module.load_taxonomy("csec")
+    return load_taxonomy("csec")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_at_least_ten_examples_per_approach_category(taxonomy):
 
 
 def test_every_example_passes(taxonomy):
-    report = taxonomy_module.test_taxonomy(taxonomy)
+    report = taxonomy_check.test_taxonomy(taxonomy)
     failures = [
         f"line {r.example.line}: expected {r.expected}, got {r.got}" for r in report.failures
     ]
@@ -93,7 +94,7 @@ def test_check_finds_no_structural_problem(taxonomy):
     """Every rule fires on an example, every category has one, no context is unused and
     every pattern has word boundaries. The remaining warnings are the deliberate overlaps
     (the same service word in two categories, decided by who is served)."""
-    report = taxonomy_module.check_taxonomy(taxonomy)
+    report = taxonomy_check.check_taxonomy(taxonomy)
     kinds = Counter(finding.kind for finding in report.findings)
     assert set(kinds) <= {"duplicate-phrase", "shadowed-phrase"}, kinds
 
