@@ -141,7 +141,7 @@ def _one_grant(
     grant_id: str | None, *, text: str | None, fields: dict[str, str], db
 ) -> tuple[pl.DataFrame, list[str]]:
     """A one-row grants frame, and the other record ids that share the grant id."""
-    unknown = sorted(set(fields) - set(TEXT_FIELDS) - {"description"})
+    unknown = sorted(set(fields) - set(TEXT_FIELDS))
     if unknown:
         raise AnalyzerError(
             f"unknown text field {unknown[0]!r}", hint="fields are " + ", ".join(TEXT_FIELDS)
@@ -187,25 +187,19 @@ def _with_all_columns(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _rule(matcher: Matcher, index: int) -> tuple[str, str, str]:
-    """(rule id, dimension, category) of a rule index."""
-    tax = matcher.taxonomy
-    rule = tax.rules[index]
-    return rule.id, rule.dimension, rule.category
-
-
 def _hits(fired: pl.DataFrame, matcher: Matcher, phrase: list[str]) -> list[Hit]:
+    """The hits that counted, with their rule's weight and their field's."""
     out = []
     for hit in fired.iter_rows(named=True):
-        rule_id, dimension, category = _rule(matcher, hit["rule"])
+        rule = matcher.taxonomy.rules[hit["rule"]]
         out.append(
             Hit(
-                dimension,
-                category,
-                rule_id,
+                rule.dimension,
+                rule.category,
+                rule.id,
                 TEXT_FIELDS[hit["field"]],
                 phrase[hit["vid"]],
-                float(matcher.taxonomy.rules[hit["rule"]].weight),
+                float(rule.weight),
                 float(hit["field_weight"]),
             )
         )
