@@ -1097,7 +1097,7 @@ def _pattern_rows(
 
 @dataclass
 class HitDetail:
-    """Every hit of a chunk as a row of its own, with its verdicts: what ``explain`` shows."""
+    """Every hit as a row of its own, with its verdicts: what ``explain`` shows."""
 
     #: hit, row, field, vid, pair, rule, field_weight, requires_ok, blocked: every phrase or
     #: pattern hit of a rule in a field it looks at (phrase hits by row, then pattern hits).
