@@ -15,12 +15,13 @@ scope (which reads the texts), overrides and the written outputs are per grant.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -54,6 +55,9 @@ from .schema import (
     Classification,
 )
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from .overrides import Ledger
 
 #: Shares are exact integers in units of 1/10000 (``Decimal(5, 4)`` in the store).
 SHARE_UNIT = 10_000
@@ -351,7 +355,7 @@ def decide_labels(scores: pl.DataFrame, matcher: Matcher) -> pl.DataFrame:
 
 
 def apply_overrides(
-    grants: pl.DataFrame, decisions: pl.DataFrame, shares: pl.DataFrame, ledger
+    grants: pl.DataFrame, decisions: pl.DataFrame, shares: pl.DataFrame, ledger: Ledger
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Ledger decisions win over rules: (decisions, shares, applied: row, key, reason, ...)."""
     keys = grants.select(
@@ -593,7 +597,7 @@ def classify_grants(
     grants: pl.DataFrame,
     taxonomy: str | Path | Taxonomy = "csec",
     *,
-    overrides=None,
+    overrides: str | Path | Ledger | None = None,
     with_matches: bool = True,
 ) -> Classification:
     """Classify every row of a grants frame (GRANTS_SCHEMA columns; text fields may be missing).
@@ -638,7 +642,7 @@ def run_engine(
     grants: pl.DataFrame,
     taxonomy: str | Path | Taxonomy = "csec",
     *,
-    overrides=None,
+    overrides: str | Path | Ledger | None = None,
     with_matches: bool = True,
 ) -> EngineRun:
     """Both passes of the engine over a grants frame; see ``classify_grants``.
@@ -774,14 +778,14 @@ def _with_override_notes(explained: pl.DataFrame, applied: pl.DataFrame) -> pl.D
 
 
 def classify(
-    inputs=None,
+    inputs: Iterable[str | Path] | None = None,
     *,
-    db=None,
+    db: str | Path | None = None,
     grants: pl.DataFrame | None = None,
     taxonomy: str | Path | Taxonomy = "csec",
-    overrides=None,
+    overrides: str | Path | Ledger | None = None,
     policy: str = "primary",
-    out=None,
+    out: str | Path | None = None,
     **ingest_options: Any,
 ) -> pl.DataFrame:
     """Classify grants from spreadsheets, a store or a frame: one row per grant.

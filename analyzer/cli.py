@@ -308,7 +308,9 @@ def escape_markup(text: str) -> str:
 
 @app.command("summary")
 @reports_errors
-def summary_command(db: DbOption = Path("portfolio.duckdb"), json_output: JsonOption = False):
+def summary_command(
+    db: DbOption = Path("portfolio.duckdb"), json_output: JsonOption = False
+) -> None:
     """What the store holds: per file and sheet the counts and the total per currency, and
     the totals per currency (never added across currencies).
 

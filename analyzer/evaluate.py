@@ -14,6 +14,7 @@ a taxonomy that leaves a hard grant unclassified scores better than one that gue
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def evaluate(
     gold: str | Path,
     *,
     taxonomy: str | Path | Taxonomy = "csec",
-    inputs=None,
+    inputs: Iterable[str | Path] | None = None,
     db: str | Path | None = None,
 ) -> Evaluation:
     """Classify the gold rows with ``taxonomy`` and compare with their labels."""

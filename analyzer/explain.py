@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -24,6 +24,9 @@ from .matching import FIELD_ID, Matcher, context_key
 from .phrases import normalized_with_offsets, pad
 from .schema import GRANTS_SCHEMA, TEXT_FIELDS
 from .taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from .overrides import Ledger
 
 
 @dataclass
@@ -93,7 +96,7 @@ def explain(
     fields: dict[str, str] | None = None,
     db: str | Path | None = None,
     taxonomy: str | Path | Taxonomy = "csec",
-    overrides=None,
+    overrides: str | Path | Ledger | None = None,
 ) -> Explanation:
     """Explain one grant: by ``grant_id`` (or record_id) from the store ``db``, or a ``text``
     (its description) with other text ``fields`` such as ``{"program": "16.320"}``, since

@@ -62,7 +62,8 @@ from .schema import (
 
 Progress = Callable[[str], None]
 
-TEXT_FIELDS = ("grant_id", "funder", "recipient", "title", "description", "program")
+#: Fields loaded as stripped text (blank -> null). Not schema.TEXT_FIELDS, the fields rules read.
+STRIPPED_FIELDS = ("grant_id", "funder", "recipient", "title", "description", "program")
 PREVIEW_ROWS = 5
 DISTINCT_SAMPLE = 10_000
 
@@ -511,7 +512,7 @@ def _grants(
     null_text = pl.lit(None, dtype=pl.String)
     values = {
         name: map_distinct(loaded.get_column(col[name]), _text) if name in col else null_text
-        for name in TEXT_FIELDS
+        for name in STRIPPED_FIELDS
     }
     values["funder"] = _funder(values["funder"], "funder" in col, options, report)
     flags: list[pl.Expr] = [

@@ -9,6 +9,8 @@ negative amount stays a negative number.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -41,6 +43,6 @@ def escape_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_safe_csv(frame: pl.DataFrame, path) -> None:
+def write_safe_csv(frame: pl.DataFrame, path: str | Path) -> None:
     """Write a CSV a person can open safely: formulas escaped, UTF-8 with BOM for Excel."""
     escape_formulas(frame).write_csv(path, include_bom=True)
