@@ -28,11 +28,9 @@ from rich.markup import escape
 
 from . import store
 from .aggregate import Summary, check_policy, summarize
+from .classify import classified_frame, grants_with_classification
 from .errors import InputFileError
 from .schema import (
-    CLASSIFICATION_EXPORT_COLUMNS,
-    EXPORT_COLUMNS,
-    GRANTS_SCHEMA,
     MATCHES_SCHEMA,
     Classification,
     IngestResult,
@@ -206,7 +204,7 @@ def analyze(
         with stages.stage("aggregate") as stage:
             summary = summarize(con, tax, policy=policy)
             stage.done(f"{len(summary.tables)} tables, currencies: {', '.join(summary.currencies)}")
-        classified = _classified(grants, table)
+        classified = grants_with_classification(grants, table)
         analysis = Analysis(
             summary=summary,
             classified=classified,
@@ -266,14 +264,6 @@ def _grant_count(con) -> int:
     return con.execute("SELECT count(*) FROM grants").fetchall()[0][0]
 
 
-def _classified(grants: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """Grants and their classification side by side (both in the same row order)."""
-    grants = grants.select(list(GRANTS_SCHEMA))
-    if grants.height and grants["record_id"].to_list()[:1] != table["record_id"].to_list()[:1]:
-        table = grants.select("record_id").join(table, on="record_id", how="left")
-    return pl.concat([grants, table.drop("record_id")], how="horizontal")
-
-
 def _write_outputs(
     analysis: Analysis, out_dir: Path, allocations: pl.DataFrame, stages: _Stages
 ) -> None:
@@ -294,7 +284,7 @@ def _write_outputs(
     with stages.stage("classified.csv") as stage:
         files["classified"] = out_dir / "classified.csv"
         write_safe_csv(
-            _export_frame(analysis.classified, allocations, analysis.summary.policy),
+            classified_frame(analysis.classified, allocations, analysis.summary.policy),
             files["classified"],
         )
         stage.done(f"{analysis.classified.height:,} rows")
@@ -310,25 +300,6 @@ def _write_outputs(
         files["workbook"] = out_dir / "workbook.xlsx"
         write_workbook(files["workbook"], analysis)
         stage.done(str(files["workbook"]))
-
-
-def _export_frame(classified: pl.DataFrame, allocations: pl.DataFrame, policy: str) -> pl.DataFrame:
-    """classified.csv: canonical and provenance columns, the classification, its explanation,
-    and ``allocated``: the grant's money per category under the policy ("cat:amount;...")."""
-    allocated = (
-        allocations.filter(pl.col("policy") == policy)
-        .group_by("record_id")
-        .agg(
-            pl.concat_str(pl.col("category"), pl.lit(":"), pl.col("amount").cast(pl.String))
-            .sort_by("category")
-            .str.join(";")
-            .alias("allocated")
-        )
-    )
-    columns = [*EXPORT_COLUMNS, *CLASSIFICATION_EXPORT_COLUMNS, "explanation"]
-    return classified.select(columns).join(
-        allocated, on="record_id", how="left", maintain_order="left"
-    )
 
 
 def _jsonable(run: dict) -> dict:

@@ -825,7 +825,8 @@ def classify(
     if con is not None:
         store.save_classification(con, classification)
         con.close()
-    frame = classified_frame(grants, classification, policy)
+    classified = grants_with_classification(grants, classification.table)
+    frame = classified_frame(classified, classification.allocations, policy)
     if out is not None:
         from .safe import write_safe_csv
 
@@ -833,18 +834,27 @@ def classify(
     return frame
 
 
-def classified_frame(
-    grants: pl.DataFrame, classification: Classification, policy: str
-) -> pl.DataFrame:
-    """The contract's columns: grant and provenance columns, then the classification."""
-    base = grants.select(
+def grants_with_classification(grants: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """Every grant column (null where the frame lacks one) beside its classification."""
+    grants = grants.select(
         (pl.col(c) if c in grants.columns else pl.lit(None, GRANTS_SCHEMA[c])).alias(c)
-        for c in EXPORT_COLUMNS
+        for c in GRANTS_SCHEMA
     )
-    table = classification.table
-    extra = [c for c in table.columns if c not in CLASSIFICATION_SCHEMA]
+    if grants.height and grants["record_id"].to_list()[:1] != table["record_id"].to_list()[:1]:
+        table = grants.select("record_id").join(table, on="record_id", how="left")
+    return pl.concat([grants, table.drop("record_id")], how="horizontal")
+
+
+def classified_frame(
+    classified: pl.DataFrame, allocations: pl.DataFrame, policy: str
+) -> pl.DataFrame:
+    """One row per grant as `classify -o` and `analyze` (classified.csv) write it: grant and
+    provenance columns, the classification, any further dimensions of the taxonomy, the
+    explanation, and ``allocated``: the grant's money per category under ``policy``
+    ("intervention:600.00;resilience-building:400.00", in the order of approach_shares)."""
+    extra = [c for c in classified.columns if c not in GRANTS_SCHEMA | CLASSIFICATION_SCHEMA]
     allocated = (
-        classification.allocations.filter(pl.col("policy") == policy)
+        allocations.filter(pl.col("policy") == policy)
         .group_by("record_id", maintain_order=True)
         .agg(
             (pl.col("category") + ":" + pl.col("amount").cast(pl.String))
@@ -852,6 +862,7 @@ def classified_frame(
             .alias("allocated")
         )
     )
-    return pl.concat(
-        [base, table.select(*CLASSIFICATION_EXPORT_COLUMNS, *extra)], how="horizontal"
-    ).join(allocated, on="record_id", how="left", maintain_order="left")
+    columns = [*EXPORT_COLUMNS, *CLASSIFICATION_EXPORT_COLUMNS, *extra, "explanation"]
+    return classified.select(columns).join(
+        allocated, on="record_id", how="left", maintain_order="left"
+    )

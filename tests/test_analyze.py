@@ -176,3 +176,13 @@ def test_a_db_store_keeps_the_rule_hits_for_explain(tmp_path):
     finally:
         con.close()
     assert hits > 0 and originals == 16
+
+
+@pytest.mark.parametrize("policy", ["primary", "split"])
+def test_classified_csv_is_what_classify_writes(tmp_path, policy):
+    from analyzer.classify import classify
+
+    analyze([FIXTURE], out=tmp_path / "report", policy=policy, progress=False)
+    classify([FIXTURE], out=tmp_path / "classified.csv", policy=policy)
+    from_analyze = (tmp_path / "report" / "classified.csv").read_bytes()
+    assert from_analyze == (tmp_path / "classified.csv").read_bytes()

@@ -41,7 +41,8 @@ def test_classify_writes_the_contract_csv_and_stores(tmp_path):
     assert "classified 3 grants" in result.output
     frame = pl.read_csv(out, infer_schema=False)
     assert frame.columns[: len(EXPORT_COLUMNS)] == list(EXPORT_COLUMNS)
-    assert frame.columns[len(EXPORT_COLUMNS) : -1] == list(CLASSIFICATION_EXPORT_COLUMNS)
+    rest = frame.columns[len(EXPORT_COLUMNS) :]
+    assert rest == [*CLASSIFICATION_EXPORT_COLUMNS, "explanation", "allocated"]
     assert frame.get_column("approach").to_list() == ["intervention", "response", "out-of-scope"]
     con = store.connect(db)
     try:
