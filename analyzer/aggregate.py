@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from .errors import AnalyzerError, StoreError
-from .schema import MONEY, POLICIES
+from .errors import StoreError
+from .schema import MONEY, check_policy
 from .store import read_sql
 
 UNCLASSIFIED = "unclassified"
@@ -395,8 +395,7 @@ def summarize(
     ``taxonomy`` is a loaded taxonomy or a :class:`Scale`. The store must hold a
     classification (``allocations``); raises StoreError if it does not.
     """
-    if policy not in POLICIES:
-        raise StoreError(f"unknown allocation policy {policy!r}", hint="use 'primary' or 'split'")
+    check_policy(policy)
     scale = taxonomy if isinstance(taxonomy, Scale) else Scale.from_taxonomy(taxonomy)
     _require_classification(con, policy)
     _prepare(con, scale, policy=policy, top_n=top_n)
@@ -426,13 +425,6 @@ def summarize(
         tables={name: _main_currency_first(frame, currencies) for name, frame in tables.items()},
         run=_classification_run(con),
     )
-
-
-def check_policy(policy: str) -> None:
-    if policy not in POLICIES:
-        raise AnalyzerError(
-            f"unknown allocation policy {policy!r}", hint="use --policy primary or --policy split"
-        )
 
 
 def _require_classification(con: duckdb.DuckDBPyConnection, policy: str) -> None:

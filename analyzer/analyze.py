@@ -27,7 +27,7 @@ import polars as pl
 from rich.markup import escape
 
 from . import store
-from .aggregate import Summary, check_policy, summarize
+from .aggregate import Summary, summarize
 from .classify import classified_frame, grants_with_classification
 from .errors import InputFileError
 from .schema import (
@@ -35,6 +35,7 @@ from .schema import (
     Classification,
     IngestResult,
     SheetReport,
+    check_policy,
     empty_frame,
 )
 

@@ -51,8 +51,8 @@ from .schema import (
     GRANTS_SCHEMA,
     MATCHES_SCHEMA,
     MONEY,
-    POLICIES,
     Classification,
+    check_policy,
 )
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
 
@@ -799,8 +799,7 @@ def classify(
     """
     from . import store
 
-    if policy not in POLICIES:
-        raise AnalyzerError(f'unknown policy "{policy}"', hint=f"use one of: {', '.join(POLICIES)}")
+    check_policy(policy)
     con = None
     if grants is None:
         if inputs:

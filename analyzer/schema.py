@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from .errors import AnalyzerError
+
 #: Money is exact: DECIMAL(38, 2) in DuckDB, ``pl.Decimal(38, 2)`` in polars. Never a float.
 MONEY = pl.Decimal(38, 2)
 
@@ -106,6 +108,15 @@ MATCHES_SCHEMA: dict[str, pl.DataType] = {
 #: grant add back to its amount exactly (largest-remainder allocation in cents).
 #: How a grant's money is allocated: all to its primary category, or split by its shares.
 POLICIES: tuple[str, ...] = ("primary", "split")
+
+
+def check_policy(policy: str) -> None:
+    """Refuse an allocation policy that is not one of POLICIES, before any work is done."""
+    if policy not in POLICIES:
+        raise AnalyzerError(
+            f"unknown allocation policy {policy!r}", hint="use --policy primary or --policy split"
+        )
+
 
 ALLOCATIONS_SCHEMA: dict[str, pl.DataType] = {
     "record_id": pl.String(),
