@@ -153,9 +153,14 @@ def print_json(data: Any) -> None:
 
 # --- Ingest: ingest, inspect, summary, export -------------------------------------------------
 
+INPUTS_HELP = (
+    "Spreadsheets (xlsx, xlsm, csv, tsv, parquet), or a manifest (.yaml) listing files with "
+    "options of their own (see docs/manifest.md)."
+)
+
 FilesArgument = Annotated[
     list[Path],
-    typer.Argument(help="Spreadsheets (xlsx, xlsm, csv, tsv, parquet).", show_default=False),
+    typer.Argument(help=INPUTS_HELP, show_default=False),
 ]
 
 
@@ -370,7 +375,7 @@ def _cell_preview(text: str | None, width: int = 24) -> str:
 
 InputsArgument = Annotated[
     list[Path] | None,
-    typer.Argument(help="Spreadsheets (xlsx, xlsm, csv, tsv, parquet).", show_default=False),
+    typer.Argument(help=INPUTS_HELP, show_default=False),
 ]
 TaxonomyFileArgument = Annotated[
     str, typer.Argument(help="Taxonomy YAML file, or the name of a bundled taxonomy.")
@@ -695,8 +700,7 @@ def analyze_command(
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Spreadsheets to analyze (xlsx, csv, tsv, parquet). None: the grants already "
-            "in --db, or the bundled sample data.",
+            help=INPUTS_HELP + " None: the grants already in --db, or the bundled sample data.",
             show_default=False,
         ),
     ] = None,

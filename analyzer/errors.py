@@ -71,8 +71,9 @@ class AlreadyLoadedError(AnalyzerError):
     """A different version of a file with the same name is already in the store."""
 
 
-class TaxonomyError(AnalyzerError):
-    """A taxonomy file is invalid. ``problems`` lists every problem found, each with its line."""
+class ProblemsError(AnalyzerError):
+    """A file the user wrote is invalid. ``problems`` lists every problem found, each with its
+    line, so that one run shows them all."""
 
     def __init__(self, message: str, problems: list[str] | None = None, **kwargs):
         self.problems = problems or []
@@ -83,6 +84,14 @@ class TaxonomyError(AnalyzerError):
         for problem in self.problems:
             text += f"\n  - {problem}"
         return text
+
+
+class TaxonomyError(ProblemsError):
+    """A taxonomy file is invalid."""
+
+
+class ManifestError(ProblemsError):
+    """A manifest (a YAML list of input files with their options) is invalid."""
 
 
 class OverridesError(AnalyzerError):

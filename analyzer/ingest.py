@@ -35,7 +35,8 @@ from .columns import (
     missing_amount_error,
     read_header,
 )
-from .errors import AnalyzerError, ColumnMappingError, InputFileError, Location
+from .errors import AnalyzerError, ColumnMappingError, InputFileError, Location, ManifestError
+from .manifest import is_manifest, load_manifest
 from .money import (
     ISO_CURRENCIES,
     day_first,
@@ -77,6 +78,15 @@ class Options:
     fiscal_year_start: int | None = None
     year: int | None = None
     funder: str | None = None
+    #: The manifest that gave some of these for this file, and which ones (notes say so).
+    manifest: str | None = None
+    from_manifest: frozenset[str] = frozenset()
+
+    def given(self, option: str) -> str:
+        """How a note names where an option came from: ``--funder`` or ``funder in p.yaml``."""
+        if option in self.from_manifest:
+            return f"{option} in {self.manifest}"
+        return "--" + option.replace("_", "-")
 
 
 # --- Public API --------------------------------------------------------------------------------
@@ -96,6 +106,9 @@ def read_files(
 ) -> IngestResult:
     """Read spreadsheets into grants and rejects frames with one report per file and sheet.
 
+    A path ending in .yaml or .yml is a manifest (``analyzer.manifest``): a list of files,
+    each with options of its own that win over these for that file.
+
     ``sheets`` limits workbooks to those sheets (default: every sheet; sheets without a header
     and amount column are reported as skipped). ``mapping`` ({field: header}) and
     ``mapping_file`` override the automatic column mapping; ``currency`` applies to amounts
@@ -106,11 +119,11 @@ def read_files(
     column and a hint) for unreadable input.
     """
     options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
-    paths = [Path(p) for p in paths]
-    _refuse_duplicate_names(paths)
+    inputs = _inputs([Path(p) for p in paths], sheets, options)
+    _refuse_duplicate_names([path for path, _, _ in inputs])
     grants, rejects, reports = [], [], []
-    for path in paths:
-        for g, r, report in _read_one_file(path, sheets, options, progress):
+    for path, file_sheets, file_options in inputs:
+        for g, r, report in _read_one_file(path, file_sheets, file_options, progress):
             grants.append(g)
             rejects.append(r)
             reports.append(report)
@@ -296,21 +309,61 @@ def _options(
         currency = currency.strip().upper()
         if currency not in ISO_CURRENCIES:
             raise AnalyzerError(
-                f"--currency {currency!r} is not an ISO 4217 currency code",
+                f"currency {currency!r} is not an ISO 4217 currency code",
                 hint="use a three-letter code such as USD, GBP, EUR or CAD",
             )
     if fiscal_year_start is not None and not 1 <= fiscal_year_start <= 12:
         raise AnalyzerError(
-            f"--fiscal-year-start {fiscal_year_start} is not a month",
+            f"fiscal year start {fiscal_year_start} is not a month",
             hint="give the month the fiscal year starts, 1-12 (e.g. 7 for July-June)",
         )
     if year is not None and not 1900 <= year <= 2100:
-        raise AnalyzerError(f"--year {year} is out of range", hint="give a year like 2024")
+        raise AnalyzerError(f"year {year} is out of range", hint="give a year like 2024")
     if funder is not None and not funder.strip():
         raise AnalyzerError(
-            "--funder is empty", hint='give the funder\'s name, e.g. --funder "Ford Foundation"'
+            "the funder is empty", hint='give the funder\'s name, e.g. --funder "Ford Foundation"'
         )
     return Options(merged, currency, fiscal_year_start, year, funder and funder.strip())
+
+
+def _inputs(
+    paths: list[Path], sheets: list[str] | None, options: Options
+) -> list[tuple[Path, list[str] | None, Options]]:
+    """Each input file with its sheets and options; a manifest's files take its place, each
+    with its own options over the command's. Raises ManifestError naming every entry whose
+    values do not pass the checks the command-line options pass."""
+    inputs, problems = [], []
+    for path in paths:
+        if not is_manifest(path):
+            inputs.append((path, sheets, options))
+            continue
+        for entry in load_manifest(path):
+            given = entry.options
+            try:
+                own = _options(given.get("mapping"), None, given.get("currency"),
+                               given.get("fiscal_year_start"), given.get("year"),
+                               given.get("funder"))  # fmt: skip
+            except AnalyzerError as error:
+                problems.append(f"{entry.where}: {error.message}")
+                continue
+            merged = Options(
+                mapping={**options.mapping, **own.mapping},
+                currency=own.currency or options.currency,
+                fiscal_year_start=own.fiscal_year_start or options.fiscal_year_start,
+                year=own.year or options.year,
+                funder=own.funder or options.funder,
+                manifest=path.name,
+                from_manifest=frozenset(given) - {"sheets", "mapping"},
+            )
+            inputs.append((entry.path, given.get("sheets", sheets), merged))
+    if problems:
+        raise ManifestError(
+            f"{len(problems)} manifest entr{'y' if len(problems) == 1 else 'ies'} with values "
+            "that cannot be used",
+            problems,
+            hint="see docs/manifest.md",
+        )
+    return inputs
 
 
 def _refuse_duplicate_names(paths: list[Path]) -> None:
@@ -589,12 +642,17 @@ def _year(
         )  # fmt: skip
         report.notes.append(f"year is the {kind} of {mapping.fields['start_date']!r}")
     elif options.year is not None:
+        report.notes.append(
+            f"no year or date column; every grant's year is {options.year} "
+            f"({options.given('year')})"
+        )
         return pl.lit(options.year, dtype=pl.Int32)
     else:
         report.notes.append("no year or date column; year left empty - pass --year to set it")
         return pl.lit(None, dtype=pl.Int32)
     if options.year is not None:
-        report.notes.append("--year was ignored: the sheet has a year or date column")
+        ignored = f"{options.given('year')} was ignored: the sheet has a year or date column"
+        report.notes.append(ignored)
     return year
 
 
@@ -602,11 +660,14 @@ def _funder(column: pl.Expr, has_column: bool, options: Options, report: SheetRe
     """The funder column, else ``--funder`` for every grant, else empty with a note."""
     if has_column:
         if options.funder is not None:
-            report.notes.append("--funder was ignored: the sheet has a funder column")
+            report.notes.append(
+                f"{options.given('funder')} was ignored: the sheet has a funder column"
+            )
         return column
     if options.funder is not None:
         report.notes.append(
-            f"no funder column; every grant's funder is {options.funder!r} (--funder)"
+            f"no funder column; every grant's funder is {options.funder!r} "
+            f"({options.given('funder')})"
         )
         return pl.lit(options.funder, dtype=pl.String)
     report.notes.append("no funder column; funder left empty - pass --funder to set it")

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from .errors import TaxonomyError
 from .phrases import normalize_text
 from .schema import TEXT_FIELDS
+from .yamldoc import Document, Path_, Problem, closest, is_number, type_name
 
 BUNDLED_PACKAGE = "analyzer.taxonomies"
 UNCLASSIFIED = "unclassified"
@@ -208,112 +208,6 @@ class Taxonomy:
         return [*ids, UNCLASSIFIED] if dim.kind == "primary" else ids
 
 
-# --- Reading YAML with line numbers -----------------------------------------------------------
-
-Path_ = tuple[Any, ...]
-
-
-def located(file: str, line: int | None, key: str, message: str) -> str:
-    """``file, line 12, rules[3].weight: message``: a problem as a person can find it."""
-    where = f"{file}, line {line}" if line else file
-    return f"{where}, {key}: {message}" if key else f"{where}: {message}"
-
-
-@dataclass
-class _Problem:
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return located(self.file, self.line, self.key, self.message)
-
-
-class _Document:
-    """One YAML file as Python values, with the line of every value and key, and its problems."""
-
-    def __init__(self, text: str, file: str, problems: list[_Problem]):
-        self.file = file
-        self.problems = problems
-        self.lines: dict[Path_, int] = {}
-        self.key_lines: dict[Path_, int] = {}
-        self._constructor = yaml.SafeLoader("")
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            reason = getattr(error, "problem", None) or str(error)
-            self.problems.append(_Problem(file, line, "", f"not valid YAML: {reason}"))
-            self.data: Any = None
-            return
-        self.data = self._value(node, ()) if node is not None else None
-
-    def _value(self, node: yaml.Node, path: Path_) -> Any:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-                self.key_lines[(*path, key)] = key_node.start_mark.line + 1
-                if key in out:
-                    self.add((*path, key), f'duplicate key "{key}"', key_line=True)
-                out[key] = self._value(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._value(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node)
-
-    def line(self, path: Path_, *, key_line: bool = False) -> int | None:
-        """The line of a value (or of its key); the nearest enclosing value if unknown."""
-        if key_line and path in self.key_lines:
-            return self.key_lines[path]
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return self.lines.get(())
-
-    def add(self, path: Path_, message: str, *, key_line: bool = False) -> None:
-        self.problems.append(
-            _Problem(self.file, self.line(path, key_line=key_line), self.describe(path), message)
-        )
-
-    def describe(self, path: Path_) -> str:
-        """``rules[3] "police-prevention"`` or ``rules[5].weight``: what a person can find."""
-        text = ""
-        for part in path:
-            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-        node = self.get(path)
-        if isinstance(node, dict) and isinstance(node.get("id"), str) and path:
-            text += f' "{node["id"]}"'
-        return text
-
-    def get(self, path: Path_) -> Any:
-        node = self.data
-        for part in path:
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                return None
-        return node
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return {dict: "a mapping", list: "a list", bool: f"{value}".lower()}.get(
-        type(value), repr(value)
-    )
-
-
 # --- Pass 1: the structure of one file ---------------------------------------------------------
 
 
@@ -334,13 +228,13 @@ class _Layer:
     raw_rules: list[tuple[dict, Path_]] = field(default_factory=list)
     disable: list[tuple[str, int | None]] = field(default_factory=list)
     examples: list[tuple[dict, Path_]] = field(default_factory=list)
-    doc: _Document | None = None
+    doc: Document | None = None
 
 
 class _Structure:
     """Checks one document's structure; every problem is recorded, nothing is raised."""
 
-    def __init__(self, doc: _Document):
+    def __init__(self, doc: Document):
         self.doc = doc
 
     def mapping(
@@ -348,11 +242,11 @@ class _Structure:
     ) -> dict | None:
         value = self.doc.get(path)
         if not isinstance(value, dict):
-            self.doc.add(path, f"expected a mapping, got {_type_name(value)}")
+            self.doc.add(path, f"expected a mapping, got {type_name(value)}")
             return None
         for key in value:
             if key not in allowed:
-                close = _closest(key, allowed)
+                close = closest(key, allowed)
                 hint = f' (did you mean "{close}"?)' if close else ""
                 self.doc.add((*path, key), f'unknown key "{key}"{hint}', key_line=True)
         for key in required:
@@ -367,8 +261,8 @@ class _Structure:
                 self.doc.add(path, "expected a text, got nothing")
             return None
         if not isinstance(value, str):
-            quote = ' (put it in quotes: "1.2")' if _is_number(value) else ""
-            self.doc.add(path, f"expected a text, got {_type_name(value)}{quote}")
+            quote = ' (put it in quotes: "1.2")' if is_number(value) else ""
+            self.doc.add(path, f"expected a text, got {type_name(value)}{quote}")
             return None
         return value
 
@@ -381,8 +275,8 @@ class _Structure:
 
     def number(self, path: Path_, *, minimum: float | None = None, maximum: float | None = None):
         value = self.doc.get(path)
-        if not _is_number(value):
-            self.doc.add(path, f"expected a number, got {_type_name(value)}")
+        if not is_number(value):
+            self.doc.add(path, f"expected a number, got {type_name(value)}")
             return None
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             low = "" if minimum is None else f"at least {minimum}"
@@ -397,7 +291,7 @@ class _Structure:
         value = self.doc.get(path)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             self.doc.add(
-                path, f"expected a whole number of at least {minimum}, got {_type_name(value)}"
+                path, f"expected a whole number of at least {minimum}, got {type_name(value)}"
             )
             return None
         return value
@@ -410,7 +304,7 @@ class _Structure:
         if isinstance(value, str):
             return (value,)
         if not isinstance(value, list):
-            self.doc.add(path, f"expected a list of texts, got {_type_name(value)}")
+            self.doc.add(path, f"expected a list of texts, got {type_name(value)}")
             return ()
         out = []
         for i, item in enumerate(value):
@@ -420,10 +314,10 @@ class _Structure:
                     f"{item} was read as a number and may have lost digits: put it in quotes,"
                     ' e.g. "16.320"',
                 )
-            elif isinstance(item, str) or _is_number(item):
+            elif isinstance(item, str) or is_number(item):
                 out.append(str(item))
             else:
-                self.doc.add((*path, i), f"expected a text, got {_type_name(item)}")
+                self.doc.add((*path, i), f"expected a text, got {type_name(item)}")
         return tuple(out)
 
     def fields(self, path: Path_) -> tuple[str, ...] | None:
@@ -442,12 +336,12 @@ class _Structure:
         return tuple(good)
 
 
-def _read_layer(text: str, file: str, problems: list[_Problem]) -> _Layer:
-    doc = _Document(text, file, problems)
+def _read_layer(text: str, file: str, problems: list[Problem]) -> _Layer:
+    doc = Document(text, file, problems)
     layer = _Layer(file=file, text=text, doc=doc)
     if doc.data is None:
         if not any(p.file == file for p in problems):
-            problems.append(_Problem(file, None, "", "the file is empty"))
+            problems.append(Problem(file, None, "", "the file is empty"))
         return layer
     s = _Structure(doc)
     top = s.mapping((), TOP_KEYS, required=("name", "version", "description", "dimensions"))
@@ -484,14 +378,14 @@ def _list_items(s: _Structure, path: Path_) -> list[tuple[dict, Path_]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        s.doc.add(path, f"expected a list, got {_type_name(value)}")
+        s.doc.add(path, f"expected a list, got {type_name(value)}")
         return []
     items = []
     for i, item in enumerate(value):
         if isinstance(item, dict):
             items.append((item, (*path, i)))
         else:
-            s.doc.add((*path, i), f"expected a mapping, got {_type_name(item)}")
+            s.doc.add((*path, i), f"expected a mapping, got {type_name(item)}")
     return items
 
 
@@ -651,13 +545,6 @@ def pattern_problem(pattern: str) -> str | None:
     return None
 
 
-def _closest(word: str, options: set[str]) -> str | None:
-    import difflib
-
-    found = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)
-    return found[0] if found else None
-
-
 # --- Resolution of names and the extends chain -------------------------------------------------
 
 
@@ -693,7 +580,7 @@ def _read_source(name: str, relative_to: Path | None = None) -> tuple[str, str, 
     return f"{name}.yaml", f"bundled:{name}", resource.read_text(encoding="utf-8")
 
 
-def _read_chain(first: tuple[str, str, str], problems: list[_Problem]) -> list[_Layer]:
+def _read_chain(first: tuple[str, str, str], problems: list[Problem]) -> list[_Layer]:
     """The file (display name, identity, text) and every file it extends, parent first."""
     chain: list[_Layer] = []
     seen: set[str] = set()
@@ -736,7 +623,7 @@ def taxonomy_from_text(text: str, *, source: str = "inline.yaml") -> Taxonomy:
 
 
 def _load(first: tuple[str, str, str], name: str) -> Taxonomy:
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     chain = _read_chain(first, problems)
     result = _merge(chain, problems)
     if problems:
@@ -752,7 +639,7 @@ def _load(first: tuple[str, str, str], name: str) -> Taxonomy:
     return result
 
 
-def _merge(chain: list[_Layer], problems: list[_Problem]) -> Taxonomy | None:
+def _merge(chain: list[_Layer], problems: list[Problem]) -> Taxonomy | None:
     settings: dict[str, Any] = {}
     field_weights = dict(DEFAULT_FIELD_WEIGHTS)
     scope: dict[str, Any] = {}
@@ -783,7 +670,7 @@ def _merge(chain: list[_Layer], problems: list[_Problem]) -> Taxonomy | None:
         for rule_id, line in layer.disable:
             if raw_rules.pop(rule_id, None) is None:
                 problems.append(
-                    _Problem(
+                    Problem(
                         layer.file, line, "disable", f'no inherited rule "{rule_id}" to disable'
                     )
                 )
@@ -793,7 +680,7 @@ def _merge(chain: list[_Layer], problems: list[_Problem]) -> Taxonomy | None:
     for dim in dimensions.values():
         if dim.kind not in KINDS:
             problems.append(
-                _Problem(dim.file, dim.line, f"dimensions.{dim.id}", 'missing key "kind"')
+                Problem(dim.file, dim.line, f"dimensions.{dim.id}", 'missing key "kind"')
             )
     primaries = [d.id for d in dimensions.values() if d.kind == "primary"]
     if len(primaries) != 1 and top.doc is not None and top.doc.data is not None:
@@ -843,7 +730,7 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
             )
         elif kind and kind != dim.kind and dim.kind:
             problems.append(
-                _Problem(
+                Problem(
                     layer.file,
                     spec["line"],
                     f"dimensions.{dim_id}.kind",
@@ -857,7 +744,7 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
         for category, line in spec["categories"]:
             if category.id in declared_here:
                 problems.append(
-                    _Problem(
+                    Problem(
                         layer.file,
                         line,
                         f"dimensions.{dim_id}.categories",
@@ -868,7 +755,7 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
             declared_here.add(category.id)
             if dim.kind == "primary" and category.id == UNCLASSIFIED:
                 problems.append(
-                    _Problem(
+                    Problem(
                         layer.file,
                         line,
                         f"dimensions.{dim_id}.categories",
@@ -879,18 +766,18 @@ def _merge_dimensions(dimensions: dict[str, Dimension], layer: _Layer, problems:
             dim.categories[category.id] = category
 
 
-def _check_dimensions(dimensions: dict[str, Dimension], problems: list[_Problem]) -> None:
+def _check_dimensions(dimensions: dict[str, Dimension], problems: list[Problem]) -> None:
     """Every dimension has categories; only a single one has a default, and one it has;
     only a primary one has sides."""
     for dim in dimensions.values():
         if not dim.categories and dim.kind:
             problems.append(
-                _Problem(dim.file, dim.line, f"dimensions.{dim.id}", "has no categories")
+                Problem(dim.file, dim.line, f"dimensions.{dim.id}", "has no categories")
             )
         if dim.kind == "single":
             if dim.default is None:
                 problems.append(
-                    _Problem(
+                    Problem(
                         dim.file,
                         dim.line,
                         f"dimensions.{dim.id}",
@@ -899,7 +786,7 @@ def _check_dimensions(dimensions: dict[str, Dimension], problems: list[_Problem]
                 )
             elif dim.default not in dim.categories:
                 problems.append(
-                    _Problem(
+                    Problem(
                         dim.file,
                         dim.line,
                         f"dimensions.{dim.id}.default",
@@ -908,7 +795,7 @@ def _check_dimensions(dimensions: dict[str, Dimension], problems: list[_Problem]
                 )
         elif dim.default is not None and dim.kind in ("primary", "multi"):
             problems.append(
-                _Problem(
+                Problem(
                     dim.file,
                     dim.line,
                     f"dimensions.{dim.id}.default",
@@ -917,7 +804,7 @@ def _check_dimensions(dimensions: dict[str, Dimension], problems: list[_Problem]
             )
         if dim.kind != "primary" and any(c.side for c in dim.categories.values()):
             problems.append(
-                _Problem(
+                Problem(
                     dim.file,
                     dim.line,
                     f"dimensions.{dim.id}",
@@ -950,7 +837,7 @@ def _resolve_rule(
             return None
     elif not owners:
         known = ", ".join(c for d in dimensions.values() for c in d.categories)
-        close = _closest(category, {c for d in dimensions.values() for c in d.categories})
+        close = closest(category, {c for d in dimensions.values() for c in d.categories})
         hint = f'; did you mean "{close}"?' if close else ""
         doc.add(path, f'unknown category "{category}" (known: {known}){hint}')
         return None
@@ -1063,7 +950,7 @@ def _read_shares(
 ) -> dict[str, Decimal] | None:
     raw = s.doc.get(path)
     if not isinstance(raw, dict) or not raw:
-        s.doc.add(path, f"expected a mapping of category: share, got {_type_name(raw)}")
+        s.doc.add(path, f"expected a mapping of category: share, got {type_name(raw)}")
         return None
     primary = next((d for d in dimensions.values() if d.kind == "primary"), None)
     out: dict[str, Decimal] = {}
@@ -1074,7 +961,7 @@ def _read_shares(
         try:
             out[category] = Decimal(str(value))
         except InvalidOperation:
-            s.doc.add((*path, category), f"expected a number, got {_type_name(value)}")
+            s.doc.add((*path, category), f"expected a number, got {type_name(value)}")
             return None
     if sum(out.values()) != 1:
         s.doc.add(path, f"shares must sum to exactly 1, got {sum(out.values())}")

@@ -20,7 +20,8 @@ import polars as pl
 from .classify import classify_grants
 from .phrases import normalize_text
 from .schema import TEXT_FIELDS
-from .taxonomy import Example, Rule, Taxonomy, load_taxonomy, located
+from .taxonomy import Example, Rule, Taxonomy, load_taxonomy
+from .yamldoc import located
 
 
 @dataclass(frozen=True)
