@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ColumnMappingError, HeaderNotFoundError, Location
-from .read import RawSheet, column_number
+from .read import CellRange, RawSheet, column_name, column_number
 from .schema import CANONICAL_FIELDS
 
 HEADER_SCAN_ROWS = 30
@@ -508,6 +508,7 @@ EXCLUDED_BLANK = "blank row"
 EXCLUDED_HEADER = "repeated header row"
 EXCLUDED_TOTAL = "total or subtotal row"
 EXCLUDED_NOTE = "note or section heading (one cell, no amount)"
+EXCLUDED_MERGED_AMOUNT = "under a merged amount (counted once, on the merge's first row)"
 
 #: A cell that is only a total label: "Total", "TOTAL:", "Subtotal", "Sub-total - North",
 #: "Grand Total", "Total for Region 2", "Totals", "Total 2024", "Total (USD)", "Total grants".
@@ -567,3 +568,48 @@ def exclusion_reasons(
         )
         .to_series()
     )
+
+
+# --- Merged cells ------------------------------------------------------------------------------
+
+
+@dataclass
+class MergedCells:
+    """What the vertically merged ranges below the header mean for the rows."""
+
+    #: The cells with each merged range's value in every row it spans.
+    cells: pl.DataFrame
+    #: Rows (spreadsheet numbers) under a merged amount: excluded, the amount counted once.
+    under_amount: list[int]
+    #: Cells filled, per column name.
+    filled: dict[str, int]
+
+
+def fill_merged_cells(
+    cells: pl.DataFrame, ranges: list[CellRange], header: Header, amount: str
+) -> MergedCells:
+    """Give every row of a vertically merged range below the header the range's value, as a
+    person reading the sheet sees it (a programme name merged over its grants). calamine gives
+    it in the first cell only. An amount is never copied: it would be counted once per row."""
+    sources: dict[str, list[tuple[int, int]]] = {}
+    under_amount: list[int] = []
+    for merged in ranges:
+        name = column_name(merged.first_column)
+        if merged.first_row <= header.row or merged.last_row == merged.first_row:
+            continue
+        if name not in cells.columns:
+            continue
+        below = range(merged.first_row + 1, min(merged.last_row, cells.height) + 1)
+        if name == amount:
+            under_amount.extend(below)
+        else:
+            sources.setdefault(name, []).extend((row - 1, merged.first_row - 1) for row in below)
+    filled = {}
+    for name, pairs in sources.items():
+        rows, tops = zip(*pairs, strict=True)
+        index = pl.int_range(cells.height, dtype=pl.UInt32, eager=True).scatter(rows, tops)
+        column = cells.get_column(name)
+        spread = column.gather(index)
+        filled[name] = int((column.is_null() & spread.is_not_null()).sum())
+        cells = cells.with_columns(pl.coalesce(column, spread).alias(name))
+    return MergedCells(cells, under_amount, {k: v for k, v in filled.items() if v})

@@ -25,12 +25,14 @@ import polars as pl
 
 from . import store
 from .columns import (
+    EXCLUDED_MERGED_AMOUNT,
     EXCLUDED_TOTAL,
     Header,
     Mapping,
     apply_user_mapping,
     auto_mapping,
     exclusion_reasons,
+    fill_merged_cells,
     load_mapping_file,
     missing_amount_error,
     read_header,
@@ -489,19 +491,27 @@ def _convert_sheet(
     column_of = {name: column for column, name in header.names.items()}
     col = {name: column_of[h] for name, h in mapping.fields.items()}
     columns = list(header.names)
+    amount_col, amount_header = col["amount"], mapping.fields["amount"]
+    merged = fill_merged_cells(raw.cells, raw.merged, header, amount_col)
+    if merged.filled:
+        where = ", ".join(f"{header.names.get(c, c)!r}" for c in merged.filled)
+        report.notes.append(
+            f"{sum(merged.filled.values())} cell(s) under merged cells given the merged value "
+            f"({where})"
+        )
     data = (
-        raw.cells.slice(header.index + 1)
+        merged.cells.slice(header.index + 1)
         .select(columns)
         .with_row_index("__row", offset=header.index + 2)
         .with_columns(pl.col("__row").cast(pl.Int64))
     )
-    amount_col, amount_header = col["amount"], mapping.fields["amount"]
     identity = [col[f] for f in ("grant_id", "recipient") if f in col]
     original = pl.struct(pl.col(c).alias(header.names[c]) for c in columns)
-    data = data.with_columns(
-        exclusion_reasons(data, columns, amount_col, amount_header, identity),
-        __original=original.struct.json_encode(),
-    )
+    excluded = exclusion_reasons(data, columns, amount_col, amount_header, identity)
+    if merged.under_amount:
+        under = pl.col("__row").is_in(pl.Series(merged.under_amount, dtype=pl.Int64).implode())
+        excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(pl.lit(excluded))
+    data = data.with_columns(excluded.alias("__excluded"), __original=original.struct.json_encode())
     data = parse_amounts(data, amount_col)
     currency_col = col.get("currency")
     column_currency = normalise_currency_column(currency_col) if currency_col else None
@@ -695,7 +705,7 @@ def _rejects(
     not_loaded: pl.DataFrame, raw: RawSheet, amount_col: str, amount_header: str
 ) -> pl.DataFrame:
     excluded = pl.col("__excluded").is_not_null()
-    is_total = pl.col("__excluded") == EXCLUDED_TOTAL
+    is_total = pl.col("__excluded").is_in([EXCLUDED_TOTAL, EXCLUDED_MERGED_AMOUNT])
     return not_loaded.select(
         source_file=pl.lit(raw.file_name),
         source_sheet=pl.lit(raw.sheet, dtype=pl.String),

@@ -35,6 +35,16 @@ DELIMITERS = (",", "\t", ";", "|")
 SNIFF_BYTES = 256 * 1024
 
 
+@dataclass(frozen=True)
+class CellRange:
+    """A rectangle of cells, numbered as a spreadsheet program numbers them (from 1)."""
+
+    first_row: int
+    first_column: int
+    last_row: int
+    last_column: int
+
+
 @dataclass
 class RawSheet:
     """One sheet (or the one table of a CSV / parquet file) as text cells.
@@ -53,6 +63,9 @@ class RawSheet:
     notes: list[str] = field(default_factory=list)
     #: For a workbook: every sheet name, to list in errors about this sheet.
     workbook_sheets: list[str] = field(default_factory=list)
+    #: For a workbook sheet: its merged ranges (calamine gives a merged range's value in its
+    #: first cell only; a person sees it across the range).
+    merged: list[CellRange] = field(default_factory=list)
 
     @property
     def location(self) -> Location:
@@ -151,6 +164,23 @@ def _open_workbook(path: Path, data: bytes):
 
 def _read_workbook(path: Path, data: bytes, fmt: str, sheets: list[str] | None) -> list[RawSheet]:
     reader = _open_workbook(path, data)
+    # The merged ranges are read from the workbook's XML on the other core while calamine
+    # reads the cells (zlib releases the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        merged = pool.submit(merged_ranges, data)
+        raws = _read_sheets(reader, path, fmt, sheets)
+        found, problem = merged.result()
+    for raw in raws:
+        raw.merged = found.get(raw.sheet, [])
+        if problem:
+            raw.notes.append(
+                f"merged cells could not be read ({problem}); a merged value is read in its "
+                "first cell only"
+            )
+    return raws
+
+
+def _read_sheets(reader, path: Path, fmt: str, sheets: list[str] | None) -> list[RawSheet]:
     names = list(reader.sheet_names)
     for wanted in sheets or []:
         if wanted not in names:
@@ -199,6 +229,80 @@ def _load_sheet(reader, name: str, path: Path) -> tuple[pl.DataFrame, list[str]]
     if str(sheet.visible).lower() != "visible":
         notes.append(f"sheet {name!r} is hidden in the workbook; it was read like the others")
     return frame, notes
+
+
+_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+_ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
+_MERGE_START = re.compile(rb"<(?:\w+:)?mergeCells\b")
+_MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+_CHUNK = 1 << 22
+
+
+def merged_ranges(data: bytes) -> tuple[dict[str, list[CellRange]], str | None]:
+    """(every sheet's merged ranges by sheet name, a problem that kept them from being read).
+
+    Read from the workbook's XML, since calamine does not report them. The ranges come after
+    the cells in a sheet's XML, so each sheet is read through once, keeping nothing but what
+    follows ``<mergeCells``.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            parts = _sheet_parts(book)
+            return {name: _merged_in(book, part) for name, part in parts.items()}, None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        return {}, _first_line(error) or type(error).__name__
+
+
+def _sheet_parts(book) -> dict[str, str]:
+    """Sheet name -> the path of its XML in the package (via the workbook's relationships)."""
+    targets = {}
+    for tag in _RELATIONSHIP.findall(book.read("xl/_rels/workbook.xml.rels")):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        if b"Id" in attributes and b"Target" in attributes:
+            target = attributes[b"Target"].decode()
+            targets[attributes[b"Id"]] = (
+                target.lstrip("/") if target.startswith("/") else ("xl/" + target)
+            )
+    parts = {}
+    for tag in _SHEET.findall(book.read("xl/workbook.xml")):
+        attributes = dict(_ATTRIBUTE.findall(tag))
+        relation = next((v for k, v in attributes.items() if k.endswith(b":id")), None)
+        if b"name" in attributes and relation in targets:
+            parts[_xml_text(attributes[b"name"])] = targets[relation]
+    return parts
+
+
+def _merged_in(book, part: str) -> list[CellRange]:
+    keep, tail = b"", b""
+    with book.open(part) as stream:
+        while chunk := stream.read(_CHUNK):
+            if keep:
+                keep += chunk
+                continue
+            text = tail + chunk
+            if text.find(b"mergeCells") >= 0 and (start := _MERGE_START.search(text)):
+                keep = text[start.start() :]
+            tail = text[-32:]
+    return [
+        CellRange(int(r1), _column_number(c1), int(r2), _column_number(c2))
+        for c1, r1, c2, r2 in _MERGE_CELL.findall(keep)
+    ]
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _xml_text(value: bytes) -> str:
+    import html
+
+    return html.unescape(value.decode("utf-8"))
 
 
 # --- Parquet -----------------------------------------------------------------------------------

@@ -89,6 +89,31 @@ def test_messy_workbook_values_and_provenance(fixtures: Path) -> None:
     assert grants.schema == pl.Schema(GRANTS_SCHEMA)
 
 
+def test_merged_cells_read_as_a_person_sees_them(fixtures: Path) -> None:
+    """A programme merged down over its grants names each of them; an amount merged over a
+    joint grant's two rows is counted once; merges across columns or in the header change
+    nothing."""
+    result = read_files([fixtures / "merged_cells.xlsx"])
+    grants = result.grants.select("source_row", "recipient", "description", "program", "amount")
+    assert grants.rows() == [
+        (5, "Harbor House", "Street outreach", "Runaway and Homeless Youth", Decimal("50000")),
+        (6, "Safe Place", "Emergency shelter", "Runaway and Homeless Youth", Decimal("75000")),
+        (7, "Open Door", "Transitional living", "Runaway and Homeless Youth", Decimal("25000")),
+        (8, "Bright Futures", "Mentoring", "Prevention", Decimal("40000")),
+        (10, "Healthy Teens", "Healthy relationships curriculum, two schools", "Prevention",
+         Decimal("10000")),
+    ]  # fmt: skip
+    joint = result.rejects.filter(pl.col("source_row") == 9).row(0, named=True)
+    assert joint["disposition"] == "excluded" and joint["column"] == "Amount"
+    assert joint["reason"] == "under a merged amount (counted once, on the merge's first row)"
+    assert json.loads(joint["original"])["Recipient"] == "Bright Futures Partner"
+    (report,) = result.reports
+    # The sheet's own TOTAL row says 200,000: the joint grant is not counted twice.
+    assert report.totals == {"USD": Decimal("200000")}
+    assert report.rows_seen == report.rows_loaded + report.rows_excluded == 5 + 3
+    assert "2 cell(s) under merged cells given the merged value ('Program')" in report.notes
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

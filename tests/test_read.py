@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from analyzer.errors import InputFileError, UnknownSheetError
-from analyzer.read import detect_delimiter, line_ending, read_file, to_utf8
+from analyzer.read import (
+    CellRange,
+    detect_delimiter,
+    line_ending,
+    merged_ranges,
+    read_file,
+    to_utf8,
+)
 
 
 def cell_rows(path: Path, **kwargs) -> list[tuple]:
@@ -173,3 +182,46 @@ def test_delimiter_and_line_ending_detection() -> None:
     assert detect_delimiter("a|b|c\n1|2|3\n") == "|"
     assert line_ending(b"a\rb\rc") == "\r"
     assert line_ending(b"a\r\nb\r\n") == "\n"
+
+
+def test_merged_ranges_are_read_for_every_sheet(fixtures: Path) -> None:
+    (sheet,) = read_file(fixtures / "merged_cells.xlsx")
+    assert set(sheet.merged) == {
+        CellRange(1, 1, 1, 6),  # the title banner A1:F1
+        CellRange(3, 6, 4, 6),
+        CellRange(4, 3, 4, 4),
+        CellRange(5, 1, 7, 1),
+        CellRange(8, 5, 9, 5),
+        CellRange(10, 3, 10, 4),
+    }
+    messy = {s.sheet: s.merged for s in read_file(fixtures / "messy_grants.xlsx")}
+    assert messy["FY2024 Grants"] == [CellRange(2, 1, 2, 7)] and messy["UK Grants"] == []
+
+
+def test_merged_ranges_in_prefixed_xml_and_unreadable_packages() -> None:
+    """Strict OOXML writers prefix every element; a package without the workbook parts gives
+    a problem to report, not an exception."""
+    sheet = (
+        '<x:worksheet xmlns:x="s"><x:sheetData/><x:mergeCells count="2">'
+        '<x:mergeCell ref="B2:B5"/><x:mergeCell ref="AA10:AB12"/></x:mergeCells></x:worksheet>'
+    )
+    files = {
+        "xl/workbook.xml": '<x:workbook xmlns:x="s" xmlns:r="r"><x:sheets>'
+        '<x:sheet name="R&amp;D" sheetId="1" r:id="rId7"/></x:sheets></x:workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships><Relationship Id="rId7" '
+        'Type="worksheet" Target="/xl/worksheets/data.xml"/></Relationships>',
+        "xl/worksheets/data.xml": sheet,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as book:
+        for name, text in files.items():
+            book.writestr(name, text)
+    found, problem = merged_ranges(buffer.getvalue())
+    assert problem is None
+    assert found == {"R&D": [CellRange(2, 2, 5, 2), CellRange(10, 27, 12, 28)]}
+
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w") as book:
+        book.writestr("other.txt", "")
+    found, problem = merged_ranges(empty.getvalue())
+    assert found == {} and "workbook.xml" in problem
