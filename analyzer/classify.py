@@ -36,7 +36,6 @@ from .matching import (
     compile_taxonomy,
     distinct_ids,
     hit_detail,
-    in_threads,
     or_all,
     read_texts,
     row_evidence,
@@ -55,6 +54,7 @@ from .schema import (
     check_policy,
 )
 from .taxonomy import UNCLASSIFIED, Taxonomy, load_taxonomy
+from .threads import in_threads
 
 if TYPE_CHECKING:
     from .overrides import Ledger

@@ -62,6 +62,7 @@ from .schema import (
     SheetReport,
     empty_frame,
 )
+from .threads import in_threads
 
 Progress = Callable[[str], None]
 
@@ -123,12 +124,13 @@ def read_files(
     options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
     inputs = _inputs([Path(p) for p in paths], sheets, options)
     _refuse_duplicate_names([path for path, _, _ in inputs])
+    # Files are read side by side: calamine and most conversions use one core each.
+    per_file = in_threads(lambda item: _read_one_file(*item, progress), inputs)
     grants, rejects, reports = [], [], []
-    for path, file_sheets, file_options in inputs:
-        for g, r, report in _read_one_file(path, file_sheets, file_options, progress):
-            grants.append(g)
-            rejects.append(r)
-            reports.append(report)
+    for g, r, report in (sheet for sheets_of_file in per_file for sheet in sheets_of_file):
+        grants.append(g)
+        rejects.append(r)
+        reports.append(report)
     return IngestResult(
         grants=pl.concat(grants) if grants else empty_frame(GRANTS_SCHEMA),
         rejects=pl.concat(rejects) if rejects else empty_frame(REJECTS_SCHEMA),

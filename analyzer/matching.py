@@ -25,19 +25,14 @@ masks (:func:`row_evidence`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 import polars as pl
 
 from . import phrases as ph
 from .schema import TEXT_FIELDS
 from .taxonomy import UNCLASSIFIED, Taxonomy
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
+from .threads import in_threads
 
 FIELD_ID = {name: i for i, name in enumerate(TEXT_FIELDS)}
 FIELD_COUNT = len(TEXT_FIELDS)
@@ -827,15 +822,6 @@ def _nesting(hits: pl.DataFrame, text: pl.Series, start: int, matcher: Matcher) 
 
 
 # --- Row by row ---------------------------------------------------------------------------------
-
-
-def in_threads(work: Callable[[Item], Result], items: list[Item]) -> list[Result]:
-    """``work`` on each item side by side, results in order: polars releases the GIL, and
-    many of its functions run on one core."""
-    if len(items) < 2:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=pl.thread_pool_size()) as pool:
-        return list(pool.map(work, items))
 
 
 @dataclass

@@ -251,6 +251,23 @@ def test_bad_input_is_an_error_and_the_store_is_unchanged(
     assert _store_contents(db) == before
 
 
+def test_files_read_side_by_side_report_in_order_and_the_first_error_wins(
+    fixtures: Path,
+) -> None:
+    """Files are read in threads; reports keep the order given, and with several bad files the
+    error is about the first of them, whichever thread failed first."""
+    files = [fixtures / n for n in ("tabbed.tsv", "messy_grants.xlsx", "cp1252_accents.csv")]
+    reports = read_files(files).reports
+    assert [r.file_name for r in reports] == ["tabbed.tsv", *["messy_grants.xlsx"] * 4,
+                                              "cp1252_accents.csv"]  # fmt: skip
+    assert [r.sheet for r in reports[1:5]] == ["FY2024 Grants", "UK Grants", "Notes", "Offset"]
+    with pytest.raises(InputFileError) as caught:
+        read_files(
+            [fixtures / "messy_grants.xlsx", fixtures / "corrupt.xlsx", fixtures / "empty.csv"]
+        )
+    assert caught.value.location.file == "corrupt.xlsx"
+
+
 def _store_contents(db: Path) -> tuple:
     con = duckdb.connect(str(db), read_only=True)
     try:
