@@ -172,8 +172,9 @@ def analyze(
                 result = read_files(paths, progress=stage.update, **ingest_options)
                 reports = result.reports
                 skipped = sum(1 for report in reports if report.skipped)
+                files = len({report.file_name for report in reports})  # a manifest names several
                 stage.done(
-                    f"{result.grants.height:,} grants from {len(paths)} file(s), "
+                    f"{result.grants.height:,} grants from {files} file(s), "
                     f"{result.rejects.height:,} rows not loaded"
                     + (f", {skipped} sheet(s) without a table skipped" if skipped else "")
                 )

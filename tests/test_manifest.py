@@ -158,6 +158,14 @@ def test_cli_ingest_and_analyze_take_a_manifest(portfolio: Path, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out).get_column("year").to_list() == [2015, 2015]
 
+    both = write(portfolio, "both.yaml", "files:\n  - council.csv\n  - trust.csv\n")
+    result = runner.invoke(app, ["analyze", str(both), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert "3 grants from 2 file(s)" in result.output
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    totals = {code: c["total"] for code, c in summary["portfolio"]["currencies"].items()}
+    assert totals == {"USD": "300.00", "GBP": "50.00"}
+
     bad = write(portfolio, "bad.yaml", "files:\n  - path: nowhere.csv\n")
     result = runner.invoke(app, ["ingest", str(bad), "--db", str(tmp_path / "p.duckdb")])
     assert result.exit_code == 2
