@@ -158,7 +158,7 @@ def test_cli_ingest_and_analyze_take_a_manifest(portfolio: Path, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert pl.read_csv(out).get_column("year").to_list() == [2015, 2015]
 
-    both = write(portfolio, "both.yaml", "files:\n  - council.csv\n  - trust.csv\n")
+    both = write(portfolio, "both.yaml", "files: [council.csv, {path: trust.csv, currency: GBP}]")
     result = runner.invoke(app, ["analyze", str(both), "--out", str(tmp_path / "report")])
     assert result.exit_code == 0, result.output
     assert "3 grants from 2 file(s)" in result.output
