@@ -248,7 +248,13 @@ def _print_reports(reports: list) -> None:
 @app.command("inspect")
 @reports_errors
 def inspect_command(
-    file: Annotated[Path, typer.Argument(help="The spreadsheet to look at.", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The spreadsheet to look at, or a manifest (each file with its options).",
+            show_default=False,
+        ),
+    ],
     sheet: SheetOption = None,
     map_options: MapOption = None,
     mapping_file: MappingFileOption = None,

@@ -204,8 +204,16 @@ def inspect(
 ) -> list[SheetInspection]:
     """Per sheet: the detected header row, the mapping, what is ambiguous or missing, and a
     preview of the first rows as they would load. Problems that would stop a sheet from
-    loading are reported in ``problem`` rather than raised; unreadable files still raise."""
+    loading are reported in ``problem`` rather than raised; unreadable files still raise.
+    A manifest is inspected file by file, each with its own options."""
     options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
+    inspections = []
+    for file_path, file_sheets, file_options in _inputs([Path(path)], sheets, options):
+        inspections += _inspect_file(file_path, file_sheets, file_options)
+    return inspections
+
+
+def _inspect_file(path: Path, sheets: list[str] | None, options: Options) -> list[SheetInspection]:
     inspections = []
     for raw in read_file(path, sheets=sheets):
         found = SheetInspection(file=raw.file_name, sheet=raw.sheet, notes=list(raw.notes))

@@ -86,13 +86,9 @@ def file_format(path: Path) -> str:
     for formats in (WORKBOOK_FORMATS, TEXT_FORMATS, PARQUET_FORMATS):
         if suffix in formats:
             return formats[suffix]
-    if suffix in (".yaml", ".yml"):
-        hint = "a manifest lists files for ingest, classify and analyze; give one spreadsheet"
-    else:
-        hint = "save it as one of " + ", ".join(SUPPORTED)
     raise InputFileError(
         f"unsupported file type {suffix or '(none)'!r}",
-        hint=hint,
+        hint="save it as one of " + ", ".join(SUPPORTED),
         location=Location(file=path.name),
     )
 

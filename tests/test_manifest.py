@@ -172,11 +172,16 @@ def test_cli_ingest_and_analyze_take_a_manifest(portfolio: Path, tmp_path: Path)
     assert "bad.yaml, line 2, files[0].path: no such file" in result.output
 
 
-def test_inspect_says_a_manifest_is_not_a_spreadsheet(portfolio: Path) -> None:
-    manifest = write(portfolio, "m.yaml", "files:\n  - council.csv\n")
-    result = CliRunner().invoke(app, ["inspect", str(manifest)])
-    assert result.exit_code == 2
-    assert "a manifest lists files for ingest, classify and analyze" in result.output
+def test_inspect_shows_each_file_of_a_manifest_with_its_options(portfolio: Path) -> None:
+    manifest = write(
+        portfolio, "m.yaml", "files:\n  - council.csv\n  - {path: trust.csv, funder: Trust}\n"
+    )
+    result = CliRunner().invoke(app, ["inspect", str(manifest), "--json"])
+    assert result.exit_code == 0, result.output
+    council, trust = json.loads(result.stdout)
+    assert council["file"] == "council.csv" and trust["file"] == "trust.csv"
+    assert "no funder column; every grant's funder is 'Trust' (funder in m.yaml)" in trust["notes"]
+    assert trust["preview"][0]["funder"] == "Trust" and council["preview"][0]["funder"] is None
 
 
 def test_the_real_portfolio_in_one_command(realdata: Path, tmp_path: Path) -> None:
