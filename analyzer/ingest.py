@@ -50,7 +50,7 @@ from .money import (
     parse_years,
     resolve_currency,
 )
-from .read import RawSheet, read_file
+from .read import RawSheet, column_name, read_file
 from .safe import write_safe_csv
 from .schema import (
     CANONICAL_FIELDS,
@@ -502,7 +502,7 @@ def _convert_sheet(
     col = {name: column_of[h] for name, h in mapping.fields.items()}
     columns = list(header.names)
     amount_col, amount_header = col["amount"], mapping.fields["amount"]
-    merged = fill_merged_cells(raw.cells, raw.merged, header, amount_col)
+    merged = fill_merged_cells(raw.cells, raw.layout.merged, header, amount_col)
     if merged.filled:
         where = ", ".join(f"{header.names.get(c, c)!r}" for c in merged.filled)
         report.notes.append(
@@ -522,7 +522,7 @@ def _convert_sheet(
         under = pl.col("__row").is_in(pl.Series(merged.under_amount, dtype=pl.Int64).implode())
         excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(pl.lit(excluded))
     data = data.with_columns(excluded.alias("__excluded"), __original=original.struct.json_encode())
-    data = parse_amounts(data, amount_col)
+    data = _unsaved_formulas(parse_amounts(data, amount_col), raw, header, amount_col, report)
     currency_col = col.get("currency")
     column_currency = normalise_currency_column(currency_col) if currency_col else None
     default_currency = options.currency or mapping.currency
@@ -551,6 +551,37 @@ def _convert_sheet(
     rejects = _rejects(not_loaded, raw, amount_col, amount_header)
     _account(report, data.height, grants, rejects)
     return grants, rejects, report
+
+
+UNSAVED_AMOUNT = (
+    "amount is a formula with no saved value (open the file in a spreadsheet program and save "
+    "it, so that its values are stored)"
+)
+
+
+def _unsaved_formulas(
+    data: pl.DataFrame, raw: RawSheet, header: Header, amount_col: str, report: SheetReport
+) -> pl.DataFrame:
+    """Formulas with no saved value read as empty cells: an amount so read is rejected with
+    that reason (not "empty"), other such cells are counted in a note."""
+    below = [(row, column) for row, column in raw.layout.unsaved_formulas if row > header.row]
+    amount_rows = [row for row, column in below if column_name(column) == amount_col]
+    others = [column_name(column) for _, column in below if column_name(column) != amount_col]
+    if others:
+        named = sorted({header.names.get(c, c) for c in others})
+        report.notes.append(
+            f"{len(others)} cell(s) hold a formula with no saved value and were read as empty "
+            f"({', '.join(map(repr, named))}); open the file in a spreadsheet program and save "
+            "it to store the values"
+        )
+    if not amount_rows:
+        return data
+    unsaved = pl.col("__row").is_in(pl.Series(amount_rows, dtype=pl.Int64).implode())
+    return data.with_columns(
+        __amount_problem=pl.when(unsaved)
+        .then(pl.lit(UNSAVED_AMOUNT))
+        .otherwise(pl.col("__amount_problem"))
+    )
 
 
 def map_distinct(series: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:

@@ -46,6 +46,19 @@ class CellRange:
 
 
 @dataclass
+class Layout:
+    """What a sheet's XML says about its cells beyond their values, which calamine does not
+    report."""
+
+    #: Merged ranges: calamine gives a range's value in its first cell only; a person sees it
+    #: across the range.
+    merged: list[CellRange] = field(default_factory=list)
+    #: (row, column) of formulas with no saved value (a file written by a program that does
+    #: not calculate, e.g. openpyxl): calamine reads them as empty; Excel would show a value.
+    unsaved_formulas: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
 class RawSheet:
     """One sheet (or the one table of a CSV / parquet file) as text cells.
 
@@ -63,9 +76,8 @@ class RawSheet:
     notes: list[str] = field(default_factory=list)
     #: For a workbook: every sheet name, to list in errors about this sheet.
     workbook_sheets: list[str] = field(default_factory=list)
-    #: For a workbook sheet: its merged ranges (calamine gives a merged range's value in its
-    #: first cell only; a person sees it across the range).
-    merged: list[CellRange] = field(default_factory=list)
+    #: For a workbook sheet: what calamine does not say about its cells (see ``Layout``).
+    layout: Layout = field(default_factory=lambda: Layout())
 
     @property
     def location(self) -> Location:
@@ -160,18 +172,18 @@ def _open_workbook(path: Path, data: bytes):
 
 def _read_workbook(path: Path, data: bytes, fmt: str, sheets: list[str] | None) -> list[RawSheet]:
     reader = _open_workbook(path, data)
-    # The merged ranges are read from the workbook's XML on the other core while calamine
-    # reads the cells (zlib releases the GIL).
+    # The layouts are read from the workbook's XML on the other core while calamine reads the
+    # cells (zlib releases the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        merged = pool.submit(merged_ranges, data)
+        layouts = pool.submit(sheet_layouts, data)
         raws = _read_sheets(reader, path, fmt, sheets)
-        found, problem = merged.result()
+        found, problem = layouts.result()
     for raw in raws:
-        raw.merged = found.get(raw.sheet, [])
+        raw.layout = found.get(raw.sheet, Layout())
         if problem:
             raw.notes.append(
-                f"merged cells could not be read ({problem}); a merged value is read in its "
-                "first cell only"
+                f"merged cells and formulas could not be read ({problem}); a merged value is "
+                "read in its first cell only"
             )
     return raws
 
@@ -232,22 +244,32 @@ _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
 _MERGE_START = re.compile(rb"<(?:\w+:)?mergeCells\b")
 _MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+#: A cell holding a formula and no value (no <v>, or an empty one).
+_UNSAVED_FORMULA = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)([0-9]+)"[^>]*>\s*'
+    rb"<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+#: Texts one of which is in any XML holding such a cell: the regex runs only where one is (a
+#: file saved by a spreadsheet program has none).
+_UNSAVED_HINTS = (b"f></", b"v/>", b"v />", b"v></v", b'"/></c>')
 _CHUNK = 1 << 22
+_OVERLAP = 4096
 
 
-def merged_ranges(data: bytes) -> tuple[dict[str, list[CellRange]], str | None]:
-    """(every sheet's merged ranges by sheet name, a problem that kept them from being read).
+def sheet_layouts(data: bytes) -> tuple[dict[str, Layout], str | None]:
+    """(every sheet's ``Layout`` by sheet name, a problem that kept them from being read).
 
-    Read from the workbook's XML, since calamine does not report them. The ranges come after
-    the cells in a sheet's XML, so each sheet is read through once, keeping nothing but what
-    follows ``<mergeCells``.
+    Each sheet's XML is read through once, in chunks: formulas without a value are looked for
+    only in chunks that hint at one; the merged ranges come after the cells, so only what
+    follows ``<mergeCells`` is kept.
     """
     import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as book:
             parts = _sheet_parts(book)
-            return {name: _merged_in(book, part) for name, part in parts.items()}, None
+            return {name: _layout_of(book, part) for name, part in parts.items()}, None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         return {}, _first_line(error) or type(error).__name__
 
@@ -271,21 +293,29 @@ def _sheet_parts(book) -> dict[str, str]:
     return parts
 
 
-def _merged_in(book, part: str) -> list[CellRange]:
+def _layout_of(book, part: str) -> Layout:
     keep, tail = b"", b""
+    formulas: set[tuple[int, int]] = set()
     with book.open(part) as stream:
         while chunk := stream.read(_CHUNK):
             if keep:
                 keep += chunk
                 continue
             text = tail + chunk
+            has_formula = b"<f" in text or b":f" in text  # <f ...> or <x:f ...>
+            if has_formula and any(hint in text for hint in _UNSAVED_HINTS):
+                formulas.update(
+                    (int(row), _column_number(column))
+                    for column, row in _UNSAVED_FORMULA.findall(text)
+                )
             if text.find(b"mergeCells") >= 0 and (start := _MERGE_START.search(text)):
                 keep = text[start.start() :]
-            tail = text[-32:]
-    return [
+            tail = text[-_OVERLAP:]
+    merged = [
         CellRange(int(r1), _column_number(c1), int(r2), _column_number(c2))
         for c1, r1, c2, r2 in _MERGE_CELL.findall(keep)
     ]
+    return Layout(merged, sorted(formulas))
 
 
 def _column_number(letters: bytes) -> int:

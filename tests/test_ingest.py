@@ -114,6 +114,35 @@ def test_merged_cells_read_as_a_person_sees_them(fixtures: Path) -> None:
     assert "2 cell(s) under merged cells given the merged value ('Program')" in report.notes
 
 
+def test_formulas_without_saved_values_are_named_not_read_as_empty(fixtures: Path) -> None:
+    """A workbook written by a program that does not calculate (openpyxl) holds formulas and
+    no values: calamine reads those cells as empty. An amount so read is rejected with that
+    reason; a text so read is counted in a note. Saved by a spreadsheet program, the same
+    sheet loads whole."""
+    unsaved = read_files([fixtures / "unsaved_formulas.xlsx"])
+    assert unsaved.rejects.select("source_row", "disposition", "reason").rows() == [
+        (2, "rejected", "amount is a formula with no saved value (open the file in a "
+         "spreadsheet program and save it, so that its values are stored)"),
+        (5, "excluded", "total or subtotal row"),
+    ]  # fmt: skip
+    assert unsaved.grants.select("recipient", "amount").rows() == [
+        ("Safe Place", Decimal("500")),
+        (None, Decimal("200")),
+    ]
+    assert unsaved.reports[0].notes[0] == (
+        "1 cell(s) hold a formula with no saved value and were read as empty ('Recipient'); "
+        "open the file in a spreadsheet program and save it to store the values"
+    )
+    saved = read_files([fixtures / "saved_formulas.xlsx"])
+    assert saved.grants.select("recipient", "amount").rows() == [
+        ("Harbor House", Decimal("1000")),
+        ("Safe Place", Decimal("500")),
+        ("OPEN DOOR", Decimal("200")),
+    ]
+    assert not any("formula" in note for note in saved.reports[0].notes)
+    assert saved.reports[0].totals == {"USD": Decimal("1700")}
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

@@ -12,10 +12,11 @@ import pytest
 from analyzer.errors import InputFileError, UnknownSheetError
 from analyzer.read import (
     CellRange,
+    Layout,
     detect_delimiter,
     line_ending,
-    merged_ranges,
     read_file,
+    sheet_layouts,
     to_utf8,
 )
 
@@ -184,9 +185,9 @@ def test_delimiter_and_line_ending_detection() -> None:
     assert line_ending(b"a\r\nb\r\n") == "\n"
 
 
-def test_merged_ranges_are_read_for_every_sheet(fixtures: Path) -> None:
+def test_sheet_layouts_are_read_for_every_sheet(fixtures: Path) -> None:
     (sheet,) = read_file(fixtures / "merged_cells.xlsx")
-    assert set(sheet.merged) == {
+    assert set(sheet.layout.merged) == {
         CellRange(1, 1, 1, 6),  # the title banner A1:F1
         CellRange(3, 6, 4, 6),
         CellRange(4, 3, 4, 4),
@@ -194,15 +195,19 @@ def test_merged_ranges_are_read_for_every_sheet(fixtures: Path) -> None:
         CellRange(8, 5, 9, 5),
         CellRange(10, 3, 10, 4),
     }
-    messy = {s.sheet: s.merged for s in read_file(fixtures / "messy_grants.xlsx")}
+    messy = {s.sheet: s.layout.merged for s in read_file(fixtures / "messy_grants.xlsx")}
     assert messy["FY2024 Grants"] == [CellRange(2, 1, 2, 7)] and messy["UK Grants"] == []
 
 
-def test_merged_ranges_in_prefixed_xml_and_unreadable_packages() -> None:
+def test_layouts_in_prefixed_xml_and_unreadable_packages() -> None:
     """Strict OOXML writers prefix every element; a package without the workbook parts gives
     a problem to report, not an exception."""
     sheet = (
-        '<x:worksheet xmlns:x="s"><x:sheetData/><x:mergeCells count="2">'
+        '<x:worksheet xmlns:x="s"><x:sheetData><x:row r="3">'
+        '<x:c r="A3"><x:v>1</x:v></x:c><x:c r="B3" s="2"><x:f>A3*2</x:f></x:c>'
+        '<x:c r="C3"><x:f>A3*3</x:f><x:v>3</x:v></x:c>'
+        '<x:c r="D3"><x:f t="shared" si="0"/><x:v/></x:c></x:row></x:sheetData>'
+        '<x:mergeCells count="2">'
         '<x:mergeCell ref="B2:B5"/><x:mergeCell ref="AA10:AB12"/></x:mergeCells></x:worksheet>'
     )
     files = {
@@ -216,12 +221,14 @@ def test_merged_ranges_in_prefixed_xml_and_unreadable_packages() -> None:
     with zipfile.ZipFile(buffer, "w") as book:
         for name, text in files.items():
             book.writestr(name, text)
-    found, problem = merged_ranges(buffer.getvalue())
+    found, problem = sheet_layouts(buffer.getvalue())
     assert problem is None
-    assert found == {"R&D": [CellRange(2, 2, 5, 2), CellRange(10, 27, 12, 28)]}
+    assert found == {
+        "R&D": Layout([CellRange(2, 2, 5, 2), CellRange(10, 27, 12, 28)], [(3, 2), (3, 4)])
+    }
 
     empty = io.BytesIO()
     with zipfile.ZipFile(empty, "w") as book:
         book.writestr("other.txt", "")
-    found, problem = merged_ranges(empty.getvalue())
+    found, problem = sheet_layouts(empty.getvalue())
     assert found == {} and "workbook.xml" in problem
