@@ -523,6 +523,7 @@ def _convert_sheet(
         excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(pl.lit(excluded))
     data = data.with_columns(excluded.alias("__excluded"), __original=original.struct.json_encode())
     data = _unsaved_formulas(parse_amounts(data, amount_col), raw, header, amount_col, report)
+    _note_hidden(raw, header, report)
     currency_col = col.get("currency")
     column_currency = normalise_currency_column(currency_col) if currency_col else None
     default_currency = options.currency or mapping.currency
@@ -584,6 +585,22 @@ def _unsaved_formulas(
     )
 
 
+def _note_hidden(raw: RawSheet, header: Header, report: SheetReport) -> None:
+    """Hidden rows and columns are read like the others (nothing is dropped on a guess), and
+    said so: someone may have hidden rows they meant to leave out. Loaded rows among them
+    are flagged ``hidden_row``."""
+    rows = [row for row in raw.layout.hidden_rows if row > header.row]
+    if rows:
+        shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        report.notes.append(
+            f"{len(rows)} row(s) are hidden in the workbook (rows {shown}); they were read like "
+            "the others, and loaded ones are flagged hidden_row"
+        )
+    columns = [column_name(c) for c in raw.layout.hidden_columns]
+    if named := [header.names[c] for c in columns if c in header.names]:
+        report.notes.append("hidden column(s) read like the others: " + ", ".join(map(repr, named)))
+
+
 def map_distinct(series: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``convert`` applied to a column, computed once per distinct value when the column
     repeats itself (states, dates, funders: a few thousand values over a million rows)."""
@@ -619,9 +636,11 @@ def _grants(
         for name in STRIPPED_FIELDS
     }
     values["funder"] = _funder(values["funder"], "funder" in col, options, report)
+    hidden = pl.Series(raw.layout.hidden_rows, dtype=pl.Int64)
     flags: list[pl.Expr] = [
         pl.when(pl.col("__amount") < 0).then(pl.lit("negative")),
         pl.when(pl.col("__amount") == 0).then(pl.lit("zero")),
+        pl.when(pl.col("__row").is_in(hidden.implode())).then(pl.lit("hidden_row")),
     ]
     dates = {}
     for name in ("start_date", "end_date"):

@@ -56,6 +56,10 @@ class Layout:
     #: (row, column) of formulas with no saved value (a file written by a program that does
     #: not calculate, e.g. openpyxl): calamine reads them as empty; Excel would show a value.
     unsaved_formulas: list[tuple[int, int]] = field(default_factory=list)
+    #: Rows and columns hidden in the workbook: calamine reads them like the others; a person
+    #: scrolling the sheet does not see them (often rows someone meant to leave out).
+    hidden_rows: list[int] = field(default_factory=list)
+    hidden_columns: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -253,6 +257,8 @@ _UNSAVED_FORMULA = re.compile(
 #: Texts one of which is in any XML holding such a cell: the regex runs only where one is (a
 #: file saved by a spreadsheet program has none).
 _UNSAVED_HINTS = (b"f></", b"v/>", b"v />", b"v></v", b'"/></c>')
+_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
+_HIDDEN_COLUMNS = re.compile(rb'<(?:\w+:)?col\b[^>]*\bhidden="(?:1|true)"[^>]*>')
 _CHUNK = 1 << 22
 _OVERLAP = 4096
 
@@ -296,6 +302,8 @@ def _sheet_parts(book) -> dict[str, str]:
 def _layout_of(book, part: str) -> Layout:
     keep, tail = b"", b""
     formulas: set[tuple[int, int]] = set()
+    hidden_rows: set[int] = set()
+    hidden_columns: set[int] = set()
     with book.open(part) as stream:
         while chunk := stream.read(_CHUNK):
             if keep:
@@ -308,6 +316,12 @@ def _layout_of(book, part: str) -> Layout:
                     (int(row), _column_number(column))
                     for column, row in _UNSAVED_FORMULA.findall(text)
                 )
+            if b'hidden="' in text:
+                hidden_rows.update(map(_row_number, _HIDDEN_ROW.findall(text)))
+                for tag in _HIDDEN_COLUMNS.findall(text):
+                    span = dict(_ATTRIBUTE.findall(tag))
+                    first, last = span.get(b"min", b"0"), span.get(b"max", b"0")
+                    hidden_columns.update(range(int(first), int(last) + 1))
             if text.find(b"mergeCells") >= 0 and (start := _MERGE_START.search(text)):
                 keep = text[start.start() :]
             tail = text[-_OVERLAP:]
@@ -315,7 +329,14 @@ def _layout_of(book, part: str) -> Layout:
         CellRange(int(r1), _column_number(c1), int(r2), _column_number(c2))
         for c1, r1, c2, r2 in _MERGE_CELL.findall(keep)
     ]
-    return Layout(merged, sorted(formulas))
+    hidden_rows.discard(0)
+    hidden_columns.discard(0)
+    return Layout(merged, sorted(formulas), sorted(hidden_rows), sorted(hidden_columns))
+
+
+def _row_number(tag: bytes) -> int:
+    found = re.search(rb'\br="([0-9]+)"', tag)
+    return int(found.group(1)) if found else 0
 
 
 def _column_number(letters: bytes) -> int:

@@ -143,6 +143,33 @@ def test_formulas_without_saved_values_are_named_not_read_as_empty(fixtures: Pat
     assert saved.reports[0].totals == {"USD": Decimal("1700")}
 
 
+def test_hidden_rows_are_read_flagged_and_said(tmp_path: Path) -> None:
+    """Rows someone hid are read like the others (nothing is dropped on a guess), flagged
+    hidden_row, and the report says which; hidden columns are named in a note."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Recipient", "Internal notes", "Amount"])
+    for number in range(2, 8):
+        sheet.append([f"Org {number}", "declined" if number in (3, 5) else "", number * 100])
+    sheet.row_dimensions[3].hidden = True
+    sheet.row_dimensions[5].hidden = True
+    sheet.column_dimensions["B"].hidden = True
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+    result = read_files([path])
+    flagged = result.grants.filter(pl.col("flags") == "hidden_row")
+    assert flagged.get_column("source_row").to_list() == [3, 5]
+    report = result.reports[0]
+    assert report.totals == {"USD": Decimal("2700")}  # hidden rows included, as read
+    assert report.notes[:2] == [
+        "2 row(s) are hidden in the workbook (rows 3, 5); they were read like the others, and "
+        "loaded ones are flagged hidden_row",
+        "hidden column(s) read like the others: 'Internal notes'",
+    ]
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

@@ -206,7 +206,8 @@ def test_layouts_in_prefixed_xml_and_unreadable_packages() -> None:
         '<x:worksheet xmlns:x="s"><x:sheetData><x:row r="3">'
         '<x:c r="A3"><x:v>1</x:v></x:c><x:c r="B3" s="2"><x:f>A3*2</x:f></x:c>'
         '<x:c r="C3"><x:f>A3*3</x:f><x:v>3</x:v></x:c>'
-        '<x:c r="D3"><x:f t="shared" si="0"/><x:v/></x:c></x:row></x:sheetData>'
+        '<x:c r="D3"><x:f t="shared" si="0"/><x:v/></x:c></x:row>'
+        '<x:row r="9" spans="1:2" hidden="1"><x:c r="A9"><x:v>2</x:v></x:c></x:row></x:sheetData>'
         '<x:mergeCells count="2">'
         '<x:mergeCell ref="B2:B5"/><x:mergeCell ref="AA10:AB12"/></x:mergeCells></x:worksheet>'
     )
@@ -224,7 +225,11 @@ def test_layouts_in_prefixed_xml_and_unreadable_packages() -> None:
     found, problem = sheet_layouts(buffer.getvalue())
     assert problem is None
     assert found == {
-        "R&D": Layout([CellRange(2, 2, 5, 2), CellRange(10, 27, 12, 28)], [(3, 2), (3, 4)])
+        "R&D": Layout(
+            merged=[CellRange(2, 2, 5, 2), CellRange(10, 27, 12, 28)],
+            unsaved_formulas=[(3, 2), (3, 4)],
+            hidden_rows=[9],
+        )
     }
 
     empty = io.BytesIO()
