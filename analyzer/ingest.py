@@ -42,6 +42,7 @@ from .manifest import is_manifest, load_manifest
 from .money import (
     ISO_CURRENCIES,
     day_first,
+    decimal_comma,
     fiscal_year,
     normalise_currency_column,
     normalise_state,
@@ -49,6 +50,7 @@ from .money import (
     parse_dates,
     parse_years,
     resolve_currency,
+    with_decimal_point,
 )
 from .read import RawSheet, column_name, read_file
 from .safe import write_safe_csv
@@ -522,7 +524,16 @@ def _convert_sheet(
         under = pl.col("__row").is_in(pl.Series(merged.under_amount, dtype=pl.Int64).implode())
         excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(pl.lit(excluded))
     data = data.with_columns(excluded.alias("__excluded"), __original=original.struct.json_encode())
-    data = _unsaved_formulas(parse_amounts(data, amount_col), raw, header, amount_col, report)
+    amount_text = amount_col
+    if decimal_comma(data, amount_col):
+        amount_text = "__amount_text"
+        data = data.with_columns(with_decimal_point(amount_col).alias(amount_text))
+        report.notes.append(
+            f"amounts in {amount_header!r} are written with a decimal comma (1.234,50 is read "
+            "as 1234.50)"
+        )
+    data = parse_amounts(data, amount_text)
+    data = _unsaved_formulas(data, raw, header, amount_col, report)
     _note_hidden(raw, header, report)
     currency_col = col.get("currency")
     column_currency = normalise_currency_column(currency_col) if currency_col else None

@@ -70,7 +70,7 @@ _AMOUNT_PATTERN = (
     r"^(?<neg1>[-−])?\s*(?<open>\()?\s*(?<neg2>[-−])?\s*"
     rf"(?<cur1>{_SYMBOL}|[A-Za-z]{{3}})?\s*(?<open2>\()?\s*(?<neg3>[-−])?\s*"
     r"(?<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*"
-    r"(?<mult>(?i:thousand|million|billion|mm|mn|bn|k|m|b)\b)?\s*"
+    r"(?<mult>(?i:thousand|million|billion|mm|mn|bn|k|m|b)\b)?\s*(?<close1>\))?\s*"
     rf"(?<cur2>{_SYMBOL}|[A-Za-z]{{3}})?\s*(?<close>\))?\s*(?<neg4>-)?$"
 )
 
@@ -98,6 +98,35 @@ def _denoise(text: pl.Expr) -> pl.Expr:
 #: "1234.5", "-15000", "$1,200,000.00": most cells of most files, parsed without the big regex.
 _SIMPLE_AMOUNT = r"^-?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$"
 AMOUNT_COLUMNS = ("__amount", "__amount_currency", "__amount_problem")
+
+
+#: The number in an amount cell, without currency, sign, brackets or spaces.
+_NUMBER_CORE = r"[\s()\-−$£€¥₹]|\b[A-Za-z]{3}\b"
+#: Numbers only a decimal comma can write: "1.234,50", "12,5", "1.200.000".
+_DECIMAL_COMMA_ONLY = r"^\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?$|^\d+,\d{1,2}$"
+#: Numbers only a decimal point can write: "1,234.50", "12.5", "1,200,000".
+_DECIMAL_POINT_ONLY = r"^\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?$|^\d+\.\d{1,2}$"
+
+
+def decimal_comma(frame: pl.DataFrame, column: str) -> bool:
+    """Whether a column writes amounts with a decimal comma (European style, 1.234,50): some
+    number in it can only be read that way and none only the other way. Decided per column,
+    never per row; a column that says neither is read with a decimal point."""
+    core = pl.col(column).str.replace_all(_NUMBER_CORE, "")
+    found = frame.select(
+        comma=core.str.contains(_DECIMAL_COMMA_ONLY).any(),
+        point=core.str.contains(_DECIMAL_POINT_ONLY).any(),
+    ).row(0)
+    return bool(found[0]) and not bool(found[1])
+
+
+def with_decimal_point(column: str) -> pl.Expr:
+    """A decimal-comma column's text written with a decimal point ("1.234,50" -> "1234.50")."""
+    return (
+        pl.col(column)
+        .str.replace_all(".", "", literal=True)
+        .str.replace_all(",", ".", literal=True)
+    )
 
 
 def parse_amounts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -134,7 +163,10 @@ def _parse_amounts_fully(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     commas_ok = p.field("num").str.contains(r"^(\d{1,3}(,\d{3})*|\d+)(\.\d*)?$|^\.\d+$")
     opened = p.field("open").is_not_null() | p.field("open2").is_not_null()
     both_open = p.field("open").is_not_null() & p.field("open2").is_not_null()
-    brackets_ok = (opened == p.field("close").is_not_null()) & ~both_open
+    # "(15,000)", "(USD 15,000)", "(15,000 USD)" and "(15.000,00) €": one pair of brackets.
+    closed = p.field("close").is_not_null() | p.field("close1").is_not_null()
+    both_closed = p.field("close").is_not_null() & p.field("close1").is_not_null()
+    brackets_ok = (opened == closed) & ~both_open & ~both_closed
     negative = (
         opened
         | p.field("neg1").is_not_null()

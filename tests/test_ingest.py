@@ -170,6 +170,30 @@ def test_hidden_rows_are_read_flagged_and_said(tmp_path: Path) -> None:
     ]
 
 
+def test_a_decimal_comma_column_reads_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "stiftung.csv"
+    path.write_text(
+        "Empfänger;Betrag;Datum\n"
+        "Kinderschutz e.V.;1.234,50 €;15.01.2024\n"
+        "Jugendhilfe gGmbH;(2.000,00) €;01.02.2024\n"
+        "Beratung;1,5M €;03.03.2024\n"
+        "Schule;12,3456 €;04.03.2024\n",
+        encoding="utf-8",
+    )
+    result = read_files([path], mapping={"amount": "Betrag", "recipient": "Empfänger"})
+    assert result.grants.get_column("amount").to_list() == [
+        Decimal("1234.50"), Decimal("-2000.00"), Decimal("1500000.00"),
+    ]  # fmt: skip
+    (rejected,) = result.rejects.rows(named=True)
+    assert rejected["reason"] == "amount has a fraction of a cent"
+    assert rejected["value"] == "12,3456 €"  # as written in the file
+    assert result.reports[0].totals == {"EUR": Decimal("-765.50") + Decimal("1500000")}
+    assert (
+        "amounts in 'Betrag' are written with a decimal comma (1.234,50 is read as 1234.50)"
+        in result.reports[0].notes
+    )
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

@@ -18,6 +18,7 @@ from analyzer.money import (
     CURRENCY_CONFLICT,
     CURRENCY_INVALID,
     day_first,
+    decimal_comma,
     fiscal_year,
     normalise_currency_column,
     normalise_state,
@@ -41,6 +42,8 @@ def amounts(*texts: str | None) -> list[tuple]:
         ("-15,000", "-15000.00", None),
         ("15,000-", "-15000.00", None),
         ("$(15,000)", "-15000.00", "$"),
+        ("(15,000) €", "-15000.00", "EUR"),
+        ("(USD 15,000)", "-15000.00", "USD"),
         ("-$5", "-5.00", "$"),
         ("1.2M", "1200000.00", None),
         ("1.23456789M", "1234567.89", None),
@@ -211,3 +214,19 @@ def test_states() -> None:
         "NY", "NY", "MN", "DC", "MD", "PR", "UK Wide", "DC", None, None, "FL", "DC", "NM",
         "Springfield, Ill.",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cells", "comma"),
+    [
+        (["1.234,50", "12,5", "€ 2.000"], True),
+        (["(1.234,50)", "EUR 2.000,00", "-3,5", None], True),
+        (["1.200", "15.000"], True),  # thousands dots: only a decimal comma writes these
+        (["1,234.50", "12.5"], False),
+        (["1,200", "15,000"], False),  # thousands commas
+        (["1.5M", "2 million", "TBD", "300"], False),  # nothing tells: a decimal point
+        (["1.234,50", "1,234.50"], False),  # both: the default, never a guess per row
+    ],
+)
+def test_decimal_comma_is_decided_per_column(cells: list, comma: bool) -> None:
+    assert decimal_comma(pl.DataFrame({"a": cells}, schema={"a": pl.String}), "a") is comma
