@@ -113,6 +113,9 @@ def decimal_comma(frame: pl.DataFrame, column: str) -> bool:
     number in it can only be read that way and none only the other way. Decided per column,
     never per row; a column that says neither is read with a decimal point."""
     core = pl.col(column).str.replace_all(_NUMBER_CORE, "")
+    # Most columns show a decimal point within their first rows: no need to read them all.
+    if frame.head(DATE_SAMPLE).select(core.str.contains(_DECIMAL_POINT_ONLY).any()).item():
+        return False
     found = frame.select(
         comma=core.str.contains(_DECIMAL_COMMA_ONLY).any(),
         point=core.str.contains(_DECIMAL_POINT_ONLY).any(),
