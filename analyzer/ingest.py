@@ -41,9 +41,11 @@ from .errors import AnalyzerError, ColumnMappingError, InputFileError, Location,
 from .manifest import is_manifest, load_manifest
 from .money import (
     ISO_CURRENCIES,
+    amount_unit,
     day_first,
     decimal_comma,
     fiscal_year,
+    in_unit,
     normalise_currency_column,
     normalise_state,
     parse_amounts,
@@ -532,6 +534,11 @@ def _convert_sheet(
             f"amounts in {amount_header!r} are written with a decimal comma (1.234,50 is read "
             "as 1234.50)"
         )
+    if unit := amount_unit(amount_header):
+        data = data.with_columns(in_unit(amount_text, unit).alias("__amount_text"))
+        amount_text = "__amount_text"
+        report.notes.append(f"the header {amount_header!r} says amounts are in {unit}s: "
+                            f"1,200 is read as 1,200 {unit}")  # fmt: skip
     data = parse_amounts(data, amount_text)
     data = _unsaved_formulas(data, raw, header, amount_col, report)
     _note_hidden(raw, header, report)

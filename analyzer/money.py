@@ -13,6 +13,7 @@ floating point (``694867473.870000005`` for 694,867,473.87) and are rounded to 1
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
@@ -130,6 +131,31 @@ def with_decimal_point(column: str) -> pl.Expr:
         .str.replace_all(".", "", literal=True)
         .str.replace_all(",", ".", literal=True)
     )
+
+
+#: Headers that state the amounts' unit: "Award ($000s)", "Budget ($ in thousands)",
+#: "Allocation (000's)", "Funding ($M)", "Amount (in millions)". The word after the number is
+#: what the amount parser already reads ("1.5 thousand").
+_UNIT_SIGN = r"\(\s*[$£€]?\s*"
+AMOUNT_UNITS = (  # millions first: "($000,000)" also starts like thousands
+    ("million", rf"(?i)\bmillions\b|{_UNIT_SIGN}mm?\s*\)|[$£€]\s*mm?\b|{_UNIT_SIGN}000,?000\s*\)"),
+    ("thousand", rf"(?i)\bthousands\b|{_UNIT_SIGN}(?:000'?s?|k)\s*\)|[$£€]\s*000'?s?\b"),
+)
+
+
+def amount_unit(header: str) -> str | None:
+    """ "thousand" or "million" when the amount column's header says its amounts are in that
+    unit (a budget table's "$000s" column holds 1,200 for $1.2M), else None."""
+    for word, pattern in AMOUNT_UNITS:
+        if re.search(pattern, header):
+            return word
+    return None
+
+
+def in_unit(column: str, unit: str) -> pl.Expr:
+    """The text of amounts in ``unit`` with the unit written after the number, so the parser
+    reads them exactly: "(1,234.5)" -> "(1,234.5 thousand)" = -1,234,500.00."""
+    return pl.col(column).str.replace(r"(\d)([^\d]*)$", f"${{1}} {unit}${{2}}")
 
 
 def parse_amounts(frame: pl.DataFrame, column: str) -> pl.DataFrame:

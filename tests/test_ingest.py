@@ -194,6 +194,24 @@ def test_a_decimal_comma_column_reads_exactly(tmp_path: Path) -> None:
     )
 
 
+def test_a_header_in_thousands_scales_its_amounts(tmp_path: Path) -> None:
+    """A budget table's "$000s" column holds 1,200 for $1.2M: read at face value it would be
+    a thousand times too small."""
+    path = tmp_path / "budget.csv"
+    path.write_text(
+        'Program,Award ($000s)\nYouth shelter,"1,200"\nPrevention,(50)\nMentoring,0.5\n'
+    )
+    result = read_files([path])
+    assert result.grants.get_column("amount").to_list() == [
+        Decimal("1200000"), Decimal("-50000"), Decimal("500"),
+    ]  # fmt: skip
+    assert result.reports[0].totals == {"USD": Decimal("1150500")}
+    assert (
+        "the header 'Award ($000s)' says amounts are in thousands: 1,200 is read as 1,200 thousand"
+        in result.reports[0].notes
+    )
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

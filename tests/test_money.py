@@ -17,9 +17,11 @@ from analyzer.money import (
     AMOUNT_UNKNOWN_CURRENCY,
     CURRENCY_CONFLICT,
     CURRENCY_INVALID,
+    amount_unit,
     day_first,
     decimal_comma,
     fiscal_year,
+    in_unit,
     normalise_currency_column,
     normalise_state,
     parse_amounts,
@@ -230,3 +232,36 @@ def test_states() -> None:
 )
 def test_decimal_comma_is_decided_per_column(cells: list, comma: bool) -> None:
     assert decimal_comma(pl.DataFrame({"a": cells}, schema={"a": pl.String}), "a") is comma
+
+
+@pytest.mark.parametrize(
+    ("header", "unit"),
+    [
+        ("Award ($000s)", "thousand"),
+        ("Allocation (000's)", "thousand"),
+        ("FY24 Award ($ in thousands)", "thousand"),
+        ("Amount (K)", "thousand"),
+        ("Award (£000)", "thousand"),
+        ("Funding ($M)", "million"),
+        ("Total ($000,000)", "million"),
+        ("Amount (in millions)", "million"),
+        ("Amount ($)", None),
+        ("Amount (USD)", None),
+        ("Grants over $1,000", None),
+        ("Amount Awarded", None),
+    ],
+)
+def test_a_header_that_states_a_unit(header: str, unit: str | None) -> None:
+    assert amount_unit(header) == unit
+
+
+def test_amounts_in_thousands_read_exactly() -> None:
+    frame = pl.DataFrame({"a": ["1,200", "(1,234.5)", "$1.2345", "USD 5", "0.000001", "TBD", ""]})
+    parsed = parse_amounts(frame.with_columns(in_unit("a", "thousand").alias("t")), "t")
+    assert parsed.get_column("__amount").to_list() == [
+        Decimal("1200000"), Decimal("-1234500"), Decimal("1234.50"), Decimal("5000"),
+        None, None, None,
+    ]  # fmt: skip
+    assert parsed.get_column("__amount_problem").to_list()[4:] == [
+        "amount has a fraction of a cent", "amount is not a number", "amount is empty",
+    ]  # fmt: skip
