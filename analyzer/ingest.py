@@ -52,6 +52,7 @@ from .money import (
     parse_dates,
     parse_years,
     resolve_currency,
+    title_unit,
     with_decimal_point,
 )
 from .read import RawSheet, column_name, read_file
@@ -534,11 +535,11 @@ def _convert_sheet(
             f"amounts in {amount_header!r} are written with a decimal comma (1.234,50 is read "
             "as 1234.50)"
         )
-    if unit := amount_unit(amount_header):
+    if unit_said := _amount_unit(raw, header, amount_header):
+        unit, where = unit_said
         data = data.with_columns(in_unit(amount_text, unit).alias("__amount_text"))
         amount_text = "__amount_text"
-        report.notes.append(f"the header {amount_header!r} says amounts are in {unit}s: "
-                            f"1,200 is read as 1,200 {unit}")  # fmt: skip
+        report.notes.append(f"{where} says amounts are in {unit}s: 1,200 is read as 1,200 {unit}")
     data = parse_amounts(data, amount_text)
     data = _unsaved_formulas(data, raw, header, amount_col, report)
     _note_hidden(raw, header, report)
@@ -576,6 +577,20 @@ UNSAVED_AMOUNT = (
     "amount is a formula with no saved value (open the file in a spreadsheet program and save "
     "it, so that its values are stored)"
 )
+
+
+def _amount_unit(raw: RawSheet, header: Header, amount_header: str) -> tuple[str, str] | None:
+    """(unit, who says so) when the amount header or a title row above the table states the
+    unit of the amounts ("Award ($000s)", "(Dollars in Thousands)")."""
+    if unit := amount_unit(amount_header):
+        return unit, f"the header {amount_header!r}"
+    titles = raw.cells.head(header.index).select(
+        pl.concat_str(pl.all(), separator=" ", ignore_nulls=True)
+    )
+    for number, title in enumerate(titles.to_series(), start=1):
+        if title and (unit := title_unit(title)):
+            return unit, f"the title on row {number} ({title.strip()!r})"
+    return None
 
 
 def _unsaved_formulas(

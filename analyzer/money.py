@@ -143,13 +143,27 @@ AMOUNT_UNITS = (  # millions first: "($000,000)" also starts like thousands
 )
 
 
+#: A title above the table that states the unit of all its amounts, as budget documents do:
+#: "(Dollars in Thousands)", "All amounts in millions of dollars", "($ in thousands)".
+TITLE_UNIT = (
+    r"(?i)(?:\b(?:dollars|amounts?|figures)|[$£€])\s+(?:are\s+)?in\s+(thousands|millions)\b"
+    r"|\(\s*(?:in\s+)?(thousands|millions)(?:\s+of\s+(?:dollars|pounds|euros))?\s*\)"
+)
+
+
 def amount_unit(header: str) -> str | None:
-    """ "thousand" or "million" when the amount column's header says its amounts are in that
-    unit (a budget table's "$000s" column holds 1,200 for $1.2M), else None."""
+    """The unit ("thousand", "million") the amount column's header gives its amounts (a budget
+    table's "$000s" column holds 1,200 for $1.2M), or None."""
     for word, pattern in AMOUNT_UNITS:
         if re.search(pattern, header):
             return word
     return None
+
+
+def title_unit(title: str) -> str | None:
+    """The unit ("thousand", "million") a title row above the table gives all its amounts."""
+    found = re.search(TITLE_UNIT, title)
+    return (found.group(1) or found.group(2)).lower()[:-1] if found else None
 
 
 def in_unit(column: str, unit: str) -> pl.Expr:

@@ -212,6 +212,20 @@ def test_a_header_in_thousands_scales_its_amounts(tmp_path: Path) -> None:
     )
 
 
+def test_a_title_in_thousands_scales_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "state.csv"
+    path.write_text(
+        "State Youth Services Grants FY2025\n(Dollars in Thousands)\n\n"
+        'Program,Recipient,Award\nShelter,Org A,"1,200"\nPrevention,Org B,50.5\n'
+    )
+    result = read_files([path])
+    assert result.grants.get_column("amount").to_list() == [Decimal("1200000"), Decimal("50500")]
+    assert (
+        "the title on row 2 ('(Dollars in Thousands)') says amounts are in thousands: 1,200 is "
+        "read as 1,200 thousand" in result.reports[0].notes
+    )
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

@@ -28,6 +28,7 @@ from analyzer.money import (
     parse_dates,
     parse_years,
     resolve_currency,
+    title_unit,
 )
 
 
@@ -265,3 +266,20 @@ def test_amounts_in_thousands_read_exactly() -> None:
     assert parsed.get_column("__amount_problem").to_list()[4:] == [
         "amount has a fraction of a cent", "amount is not a number", "amount is empty",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("title", "unit"),
+    [
+        ("(Dollars in Thousands)", "thousand"),
+        ("($ in thousands)", "thousand"),
+        ("All amounts in millions of dollars", "million"),
+        ("Budget (in thousands of dollars)", "thousand"),
+        ("Grants of $1 million and above", None),
+        ("Thousands of children served", None),
+        ("(Population in thousands)", None),
+        ("FY2024 grants, amounts in USD", None),
+    ],
+)
+def test_a_title_that_states_the_unit_of_the_table(title: str, unit: str | None) -> None:
+    assert title_unit(title) == unit
