@@ -46,6 +46,7 @@ from .money import (
     decimal_comma,
     fiscal_year,
     in_unit,
+    is_year_span,
     normalise_currency_column,
     normalise_state,
     parse_amounts,
@@ -736,6 +737,11 @@ def _year(
         unreadable = parsed.is_null() & pl.col(col["year"]).str.contains(r"\S").fill_null(False)
         flags.append(pl.when(unreadable).then(pl.lit("year_unreadable")))
         _note_unreadable(report, loaded, unreadable, col["year"], mapping.fields["year"], "year")
+        if loaded.select(is_year_span(col["year"]).any()).item():
+            report.notes.append(
+                f"fiscal years written as two years in {mapping.fields['year']!r} (2018-19) are "
+                "named by the year they end in (2019), as federal fiscal years are"
+            )
         year = parsed if from_date is None else pl.coalesce(parsed, from_date)
     elif from_date is not None:
         year = from_date

@@ -402,12 +402,29 @@ def parse_dates(text: pl.Series, *, day_first: bool = False) -> pl.Series:
     return result.alias(text.name)
 
 
+_FISCAL = r"^(?:(?:S|F|STATE\s+|FEDERAL\s+)?(?:FY|FISCAL\s+YEAR)\s*)?"
+_YEAR_SPAN = r"(?<start>\d{4})\s*[-/–]\s*(?<end>\d{2}|\d{4})$"
+
+
+def is_year_span(column: str) -> pl.Expr:
+    """Whether a year cell writes a fiscal year as its two calendar years ("2018-19")."""
+    return pl.col(column).str.strip_chars().str.to_uppercase().str.contains(_FISCAL + _YEAR_SPAN)
+
+
 def parse_years(column: str) -> pl.Expr:
-    """Year column text -> Int32: "2019", "2019.0" (an Excel number), "FY2019", "FY 19"."""
+    """Year column text -> Int32: "2019", "2019.0" (an Excel number), "FY2019", "FY 19",
+    "SFY2019", "Fiscal Year 2019"; a fiscal year written as its two calendar years ("2018-19",
+    "FY 2018/2019") is named by the year it ends in, as ``fiscal_year`` names them."""
     text = pl.col(column).str.strip_chars().str.to_uppercase()
-    four = text.str.extract(r"^(?:FY\s*)?(\d{4})(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
-    two = text.str.extract(r"^FY\s*(\d{2})$", 1).cast(pl.Int32, strict=False) + 2000
-    year = pl.coalesce(four, two)
+    four = text.str.extract(_FISCAL + r"(\d{4})(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
+    two = text.str.extract(r"^(?:S|F)?FY\s*(\d{2})$", 1).cast(pl.Int32, strict=False) + 2000
+    span = text.str.extract_groups(_FISCAL + _YEAR_SPAN)
+    start = span.struct.field("start").cast(pl.Int32, strict=False)
+    end = span.struct.field("end").cast(pl.Int32, strict=False)
+    end = pl.when(end < 100).then(start // 100 * 100 + end).otherwise(end)
+    end = pl.when(end < start).then(end + 100).otherwise(end)  # "1999-00"
+    ending = pl.when(end == start + 1).then(end)  # two consecutive years, nothing else
+    year = pl.coalesce(four, two, ending)
     return pl.when((year >= 1900) & (year <= 2100)).then(year).cast(pl.Int32)
 
 

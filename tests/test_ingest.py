@@ -226,6 +226,17 @@ def test_a_title_in_thousands_scales_the_table(tmp_path: Path) -> None:
     )
 
 
+def test_fiscal_years_written_as_two_years(tmp_path: Path) -> None:
+    path = tmp_path / "state.csv"
+    path.write_text("Recipient,Fiscal Year,Amount\nA,2018-19,10\nB,FY 2019/20,20\nC,2021,30\n")
+    result = read_files([path])
+    assert result.grants.get_column("year").to_list() == [2019, 2020, 2021]
+    assert (
+        "fiscal years written as two years in 'Fiscal Year' (2018-19) are named by the year "
+        "they end in (2019), as federal fiscal years are" in result.reports[0].notes
+    )
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

@@ -184,11 +184,14 @@ def test_day_first_is_decided_per_column() -> None:
 
 
 def test_years() -> None:
-    frame = pl.DataFrame(
-        {"y": ["2019", "2019.0", "FY2020", "fy 21", "FY19", "1850", "2019/20", None]}
-    )
+    cells = ["2019", "2019.0", "FY2020", "fy 21", "FY19", "1850", "SFY 2019", "Fiscal Year 2019",
+             "2019/20", "FY 2019-20", "State Fiscal Year 2019-2020", "1999-00",
+             "2019-2021", "19-20", "TBD", None]  # fmt: skip
+    frame = pl.DataFrame({"y": cells})
     assert frame.select(parse_years("y")).to_series().to_list() == [
-        2019, 2019, 2020, 2021, 2019, None, None, None
+        2019, 2019, 2020, 2021, 2019, None, 2019, 2019,
+        2020, 2020, 2020, 2000,  # two years: the one the fiscal year ends in
+        None, None, None, None,  # not two consecutive years; no century; not a year
     ]  # fmt: skip
 
 
