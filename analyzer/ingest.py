@@ -511,10 +511,8 @@ def _convert_sheet(
     merged = fill_merged_cells(raw.cells, raw.layout.merged, header, amount_col)
     if merged.filled:
         where = ", ".join(f"{header.names.get(c, c)!r}" for c in merged.filled)
-        report.notes.append(
-            f"{sum(merged.filled.values())} cell(s) under merged cells given the merged value "
-            f"({where})"
-        )
+        filled = sum(merged.filled.values())
+        report.notes.append(f"{filled} cell(s) under merged cells given the merged value ({where})")
     data = (
         merged.cells.slice(header.index + 1)
         .select(columns)
@@ -528,20 +526,7 @@ def _convert_sheet(
         under = pl.col("__row").is_in(pl.Series(merged.under_amount, dtype=pl.Int64).implode())
         excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(pl.lit(excluded))
     data = data.with_columns(excluded.alias("__excluded"), __original=original.struct.json_encode())
-    amount_text = amount_col
-    if decimal_comma(data, amount_col):
-        amount_text = "__amount_text"
-        data = data.with_columns(with_decimal_point(amount_col).alias(amount_text))
-        report.notes.append(
-            f"amounts in {amount_header!r} are written with a decimal comma (1.234,50 is read "
-            "as 1234.50)"
-        )
-    if unit_said := _amount_unit(raw, header, amount_header):
-        unit, where = unit_said
-        data = data.with_columns(in_unit(amount_text, unit).alias("__amount_text"))
-        amount_text = "__amount_text"
-        report.notes.append(f"{where} says amounts are in {unit}s: 1,200 is read as 1,200 {unit}")
-    data = parse_amounts(data, amount_text)
+    data = parse_amounts(*_amount_text(data, raw, header, amount_col, amount_header, report))
     data = _unsaved_formulas(data, raw, header, amount_col, report)
     _note_hidden(raw, header, report)
     currency_col = col.get("currency")
@@ -578,6 +563,33 @@ UNSAVED_AMOUNT = (
     "amount is a formula with no saved value (open the file in a spreadsheet program and save "
     "it, so that its values are stored)"
 )
+
+
+def _amount_text(
+    data: pl.DataFrame,
+    raw: RawSheet,
+    header: Header,
+    amount_col: str,
+    amount_header: str,
+    report: SheetReport,
+) -> tuple[pl.DataFrame, str]:
+    """(data, the column to parse amounts from): the amount cells as written, or rewritten
+    for the parser when the column uses a decimal comma or the sheet states a unit (each
+    said in a note). The cells themselves stay as written, for the rejects and originals."""
+    text = amount_col
+    if decimal_comma(data, amount_col):
+        text = "__amount_text"
+        data = data.with_columns(with_decimal_point(amount_col).alias(text))
+        report.notes.append(
+            f"amounts in {amount_header!r} are written with a decimal comma (1.234,50 is read "
+            "as 1234.50)"
+        )
+    if unit_said := _amount_unit(raw, header, amount_header):
+        unit, where = unit_said
+        data = data.with_columns(in_unit(text, unit).alias("__amount_text"))
+        text = "__amount_text"
+        report.notes.append(f"{where} says amounts are in {unit}s: 1,200 is read as 1,200 {unit}")
+    return data, text
 
 
 def _amount_unit(raw: RawSheet, header: Header, amount_header: str) -> tuple[str, str] | None:
@@ -804,6 +816,7 @@ def _rejects(
     not_loaded: pl.DataFrame, raw: RawSheet, amount_col: str, amount_header: str
 ) -> pl.DataFrame:
     excluded = pl.col("__excluded").is_not_null()
+    # Excluded for what the amount cell holds: a total, or the place under a merged amount.
     is_total = pl.col("__excluded").is_in([EXCLUDED_TOTAL, EXCLUDED_MERGED_AMOUNT])
     return not_loaded.select(
         source_file=pl.lit(raw.file_name),
