@@ -81,7 +81,7 @@ class RawSheet:
     #: For a workbook: every sheet name, to list in errors about this sheet.
     workbook_sheets: list[str] = field(default_factory=list)
     #: For a workbook sheet: what calamine does not say about its cells (see ``Layout``).
-    layout: Layout = field(default_factory=lambda: Layout())
+    layout: Layout = field(default_factory=Layout)
 
     @property
     def location(self) -> Location:
@@ -186,8 +186,8 @@ def _read_workbook(path: Path, data: bytes, fmt: str, sheets: list[str] | None) 
         raw.layout = found.get(raw.sheet, Layout())
         if problem:
             raw.notes.append(
-                f"merged cells and formulas could not be read ({problem}); a merged value is "
-                "read in its first cell only"
+                f"the sheet's layout (merged cells, formulas, hidden rows) could not be read "
+                f"({problem}); a merged value is read in its first cell only"
             )
     return raws
 
