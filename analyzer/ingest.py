@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -43,7 +44,9 @@ from .money import (
     ISO_CURRENCIES,
     amount_unit,
     day_first,
+    day_number_dates,
     decimal_comma,
+    excel_day_numbers,
     fiscal_year,
     in_unit,
     is_year_span,
@@ -691,10 +694,14 @@ def _grants(
     dates = {}
     for name in ("start_date", "end_date"):
         if name in col:
-            first = day_first(loaded, col[name])
-            parsed = map_distinct(
-                loaded.get_column(col[name]), lambda text, f=first: parse_dates(text, day_first=f)
-            )
+            if excel_day_numbers(loaded, col[name]):
+                read_dates = day_number_dates
+                report.notes.append(f"dates in {mapping.fields[name]!r} are Excel day numbers "
+                                    "(45292 is 2024-01-01)")  # fmt: skip
+            else:
+                first = day_first(loaded, col[name])
+                read_dates = partial(parse_dates, day_first=first)
+            parsed = map_distinct(loaded.get_column(col[name]), read_dates)
             loaded = loaded.with_columns(parsed.alias(f"__{name}"))
             dates[name] = pl.col(f"__{name}")
             unreadable = dates[name].is_null() & pl.col(col[name]).str.contains(r"\S")

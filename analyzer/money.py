@@ -14,6 +14,7 @@ floating point (``694867473.870000005`` for 694,867,473.87) and are rounded to 1
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -400,6 +401,33 @@ def parse_dates(text: pl.Series, *, day_first: bool = False) -> pl.Series:
         more = frame[todo].select(readers[i]).to_series()
         result = result.scatter(todo, more)
     return result.alias(text.name)
+
+
+#: Excel's day numbers: day 1 is 1900-01-01, counted from 1899-12-30 (Excel's leap-year bug).
+EXCEL_EPOCH = date(1899, 12, 30)
+_SERIAL = r"^\d{5}(?:\.0+)?$"
+#: 1954-10-04 to 2099-12-31: day numbers a grant date can plausibly be.
+_SERIAL_RANGE = (20_000, 73_050)
+
+
+def excel_day_numbers(frame: pl.DataFrame, column: str) -> bool:
+    """Whether a date column holds Excel day numbers (45292 for 2024-01-01: a date cell
+    formatted as a number): every filled cell is one, in a plausible range. Per column."""
+    text = pl.col(column).str.strip_chars()
+    filled = text.str.len_bytes() > 0
+    number = text.str.extract(r"^(\d{5})", 1).cast(pl.Int32, strict=False)
+    serial = text.str.contains(_SERIAL) & number.is_between(*_SERIAL_RANGE)
+    found = frame.select(
+        any_filled=filled.any(), all_serial=(serial | ~filled.fill_null(False)).all()
+    ).row(0)
+    return bool(found[0]) and bool(found[1])
+
+
+def day_number_dates(text: pl.Series) -> pl.Series:
+    """Excel day numbers -> dates."""
+    days = text.str.strip_chars().str.extract(r"^(\d{5})", 1).cast(pl.Int64, strict=False)
+    epoch = pl.lit(EXCEL_EPOCH, dtype=pl.Date)
+    return pl.select((epoch + pl.duration(days=pl.lit(days))).alias(text.name)).to_series()
 
 
 _FISCAL = r"^(?:(?:S|F|STATE\s+|FEDERAL\s+)?(?:FY|FISCAL\s+YEAR)\s*)?"

@@ -237,6 +237,18 @@ def test_fiscal_years_written_as_two_years(tmp_path: Path) -> None:
     )
 
 
+def test_excel_day_numbers_in_a_date_column(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("Recipient,Amount,Award Date\nA,10,45292\nB,20,45300.0\nC,30,\n")
+    result = read_files([path])
+    assert result.grants.select("start_date", "year").rows() == [
+        (date(2024, 1, 1), 2024), (date(2024, 1, 9), 2024), (None, None),
+    ]  # fmt: skip
+    assert "dates in 'Award Date' are Excel day numbers (45292 is 2024-01-01)" in (
+        result.reports[0].notes
+    )
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]

@@ -19,7 +19,9 @@ from analyzer.money import (
     CURRENCY_INVALID,
     amount_unit,
     day_first,
+    day_number_dates,
     decimal_comma,
+    excel_day_numbers,
     fiscal_year,
     in_unit,
     normalise_currency_column,
@@ -286,3 +288,25 @@ def test_amounts_in_thousands_read_exactly() -> None:
 )
 def test_a_title_that_states_the_unit_of_the_table(title: str, unit: str | None) -> None:
     assert title_unit(title) == unit
+
+
+@pytest.mark.parametrize(
+    ("cells", "serials"),
+    [
+        (["45292", "45300.0", "", None], True),
+        (["45292", "2024-01-09"], False),  # a date among them: not a column of day numbers
+        (["12345", "45292"], False),  # 1933: not a plausible grant date
+        (["", None], False),
+        (["450000"], False),
+    ],
+)
+def test_excel_day_numbers_are_decided_per_column(cells: list, serials: bool) -> None:
+    frame = pl.DataFrame({"d": cells}, schema={"d": pl.String})
+    assert excel_day_numbers(frame, "d") is serials
+
+
+def test_day_number_dates() -> None:
+    days = pl.Series(["45292", "45300.0", "36526", None])
+    assert day_number_dates(days).to_list() == [
+        date(2024, 1, 1), date(2024, 1, 9), date(2000, 1, 1), None,
+    ]  # fmt: skip
