@@ -417,6 +417,9 @@ def excel_day_numbers(frame: pl.DataFrame, column: str) -> bool:
     filled = text.str.len_bytes() > 0
     number = text.str.extract(r"^(\d{5})", 1).cast(pl.Int32, strict=False)
     serial = text.str.contains(_SERIAL) & number.is_between(*_SERIAL_RANGE)
+    not_serial = (filled & ~serial).fill_null(False).any()
+    if frame.head(DATE_SAMPLE).select(not_serial).item():  # most columns tell at once
+        return False
     found = frame.select(
         any_filled=filled.any(), all_serial=(serial | ~filled.fill_null(False)).all()
     ).row(0)
