@@ -70,6 +70,23 @@ RISK_FACTOR_CAVEAT = (
 # --- Headline sentences ----------------------------------------------------------------------
 
 
+def _ratio_sentence(ratio: float | None) -> str:
+    """How the two sides compare; a side with nothing (or, after de-obligations, less than
+    nothing) is said so rather than divided by."""
+    if ratio is None:
+        return "No classified money goes to the causes side."
+    if ratio <= 0:
+        net = "" if ratio == 0 else " (its de-obligations exceed its awards)"
+        return f"No classified money goes to the symptoms side{net}."
+    more, less, times = (
+        ("symptoms", "causes", ratio) if ratio >= 1 else ("causes", "symptoms", 1 / ratio)
+    )
+    return (
+        f"The {more} side receives {times:.1f} times as much as the {less} side "
+        f"(symptoms-to-causes ratio {format_ratio(ratio)})."
+    )
+
+
 def headline_sentences(summary: Summary) -> list[str]:
     """The findings in plain sentences, generated from the data (main currency)."""
     currency = summary.main_currency
@@ -104,17 +121,7 @@ def headline_sentences(summary: Summary) -> list[str]:
                 f"{format_share(head['structural_share'])} of classified money (the structural "
                 f"share) goes to the far causes end of the scale: {structural.label}."
             )
-        ratio = head["symptoms_to_causes"]
-        if ratio is not None:
-            more, less, times = (
-                ("symptoms", "causes", ratio) if ratio >= 1 else ("causes", "symptoms", 1 / ratio)
-            )
-            sentences.append(
-                f"The {more} side receives {times:.1f} times as much as the {less} side "
-                f"(symptoms-to-causes ratio {format_ratio(ratio)})."
-            )
-        else:
-            sentences.append("No classified money goes to the causes side.")
+        sentences.append(_ratio_sentence(head["symptoms_to_causes"]))
     else:
         parts = ", ".join(
             f"{format_share(shares.get(c.id) or 0.0)} to {c.label}" for c in scale.classified

@@ -224,6 +224,30 @@ def test_trend_and_ratio_sentences_on_a_hand_built_store():
     )
 
 
+@pytest.mark.parametrize(
+    ("amounts", "said"),
+    [
+        # Only the causes side has money: the ratio is 0, never divided by.
+        ({"structural-prevention": "300.00"}, "No classified money goes to the symptoms side."),
+        (
+            {"response": "-100.00", "structural-prevention": "300.00"},
+            "No classified money goes to the symptoms side (its de-obligations exceed its awards).",
+        ),
+        ({"response": "300.00"}, "No classified money goes to the causes side."),
+    ],
+)
+def test_a_side_without_money_is_said_not_divided_by(amounts: dict, said: str) -> None:
+    from report_support import CSEC_LIKE, hand_store
+
+    from analyzer.aggregate import Scale, summarize
+
+    rows = [
+        {"record_id": str(i), "funder": "F", "amount": amount, "year": 2020, "approach": approach}
+        for i, (approach, amount) in enumerate(amounts.items())
+    ]
+    assert said in headline_sentences(summarize(hand_store(rows), Scale.from_info(CSEC_LIKE)))
+
+
 # --- Reading: tables, the review list ----------------------------------------------------------
 
 
