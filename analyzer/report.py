@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -70,6 +71,15 @@ RISK_FACTOR_CAVEAT = (
 # --- Headline sentences ----------------------------------------------------------------------
 
 
+def _coverage(head: dict, money: Callable[[object], str]) -> str:
+    """ "97% of in-scope money"; when de-obligations make the in-scope total net to nothing or
+    less, or push the share outside 0-100%, the share would mislead: the totals are said."""
+    coverage = head["coverage"]
+    if coverage is not None and 0 <= coverage <= 1 and head["in_scope"] > 0:
+        return f"{format_share(coverage)} of in-scope money"
+    return f"in-scope money nets to {money(head['in_scope'])} after de-obligations"
+
+
 def _ratio_sentence(ratio: float | None) -> str:
     """How the two sides compare; a side with nothing (or, after de-obligations, less than
     nothing) is said so rather than divided by."""
@@ -111,10 +121,8 @@ def headline_sentences(summary: Summary) -> list[str]:
             total = sum(shares.get(c.id) or 0.0 for c in members)
             parts = ", ".join(f"{c.label} {format_share(shares.get(c.id) or 0.0)}" for c in members)
             sides.append(f"{format_share(total)} goes to {word} ({parts})")
-        sentences.append(
-            f"Of {money(head['classified'])} classified ({format_share(head['coverage'])} of "
-            f"in-scope money), {sides[0]}; {sides[1]}."
-        )
+        sentences.append(f"Of {money(head['classified'])} classified ({_coverage(head, money)}), "
+                         f"{sides[0]}; {sides[1]}.")  # fmt: skip
         structural = scale.structural
         if structural is not None:
             sentences.append(
@@ -126,10 +134,8 @@ def headline_sentences(summary: Summary) -> list[str]:
         parts = ", ".join(
             f"{format_share(shares.get(c.id) or 0.0)} to {c.label}" for c in scale.classified
         )
-        sentences.append(
-            f"Of {money(head['classified'])} classified ({format_share(head['coverage'])} of "
-            f"in-scope money), {parts}."
-        )
+        sentences.append(f"Of {money(head['classified'])} classified ({_coverage(head, money)}), "
+                         f"{parts}.")  # fmt: skip
         sentences.append(
             "Prevention share, the symptoms-to-causes ratio and the structural share are n/a: "
             "this taxonomy's categories have no symptoms/causes sides."

@@ -224,6 +224,22 @@ def test_trend_and_ratio_sentences_on_a_hand_built_store():
     )
 
 
+def test_coverage_is_not_shown_when_de_obligations_make_it_meaningless() -> None:
+    from report_support import CSEC_LIKE, hand_store
+
+    from analyzer.aggregate import Scale, summarize
+
+    rows = [
+        {"record_id": "a", "funder": "F", "amount": "100.00", "year": 2020, "approach": "response"},
+        {"record_id": "b", "funder": "F", "amount": "-300.00", "year": 2020,
+         "approach": "unclassified"},
+    ]  # fmt: skip
+    first = headline_sentences(summarize(hand_store(rows), Scale.from_info(CSEC_LIKE)))[0]
+    assert first.startswith(
+        "Of $100 classified (in-scope money nets to -$200 after de-obligations)"
+    )
+
+
 @pytest.mark.parametrize(
     ("amounts", "said"),
     [
