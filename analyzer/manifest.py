@@ -56,8 +56,16 @@ def load_manifest(path: str | Path) -> list[ManifestEntry]:
         raise InputFileError(
             "file not found", hint=f"check the path {str(path)!r}", location=Location(path.name)
         )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(
+            "the manifest is not UTF-8 text",
+            hint="save it as UTF-8 in a text editor",
+            location=Location(path.name),
+        ) from None
     problems: list[Problem] = []
-    doc = Document(path.read_text(encoding="utf-8"), path.name, problems)
+    doc = Document(text, path.name, problems)
     entries = [] if problems else _entries(doc, path.parent)
     if problems:
         raise ManifestError(

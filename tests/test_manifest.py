@@ -118,6 +118,13 @@ def test_a_manifest_without_files_is_an_error(portfolio: Path, text: str) -> Non
         load_manifest(write(portfolio, "m.yaml", text))
 
 
+def test_a_manifest_that_is_not_utf8_is_named(portfolio: Path) -> None:
+    path = portfolio / "m.yaml"
+    path.write_bytes("files:\n  - path: caf\u00e9.csv\n".encode("cp1252"))
+    with pytest.raises(InputFileError, match="not UTF-8"):
+        load_manifest(path)
+
+
 def test_values_are_checked_like_the_command_line_options(portfolio: Path) -> None:
     manifest = write(portfolio, "m.yaml", """\
 files:
