@@ -492,7 +492,24 @@ def _find_header(wanted: str, headers: list[str]) -> str | None:
     return None
 
 
+#: A header that is a year or fiscal year: "2024", "FY2024", "FY 2023-24", "SFY 2024".
+YEAR_HEADER = re.compile(
+    r"(?i)^\s*(?:(?:s|f|state\s+|federal\s+)?(?:fy|fiscal\s+year)\s*)?\d{4}(?:\s*[-/]\s*\d{2,4})?\s*$"
+)
+
+
 def missing_amount_error(headers: list[str], where: Location) -> ColumnMappingError:
+    years = [h for h in headers if YEAR_HEADER.match(h)]
+    if len(years) >= 2:
+        # A table with one amount column per year: reading one of them must be a choice.
+        return ColumnMappingError(
+            "no amount column found; the columns " + ", ".join(map(repr, years))
+            + " look like one amount column per year",
+            hint="a grant row is read with one amount: choose the year with --map amount="
+            f'"{years[-1]}" (the other years stay in the original cells), or reshape the table '
+            "to one row per grant and year",
+            location=where,
+        )  # fmt: skip
     return ColumnMappingError(
         "no amount column found",
         hint="headers found: "

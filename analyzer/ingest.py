@@ -28,6 +28,7 @@ from . import store
 from .columns import (
     EXCLUDED_MERGED_AMOUNT,
     EXCLUDED_TOTAL,
+    YEAR_HEADER,
     Header,
     Mapping,
     apply_user_mapping,
@@ -775,6 +776,12 @@ def _year(
             f"({options.given('year')})"
         )
         return pl.lit(options.year, dtype=pl.Int32)
+    elif (from_header := _header_year(mapping.fields["amount"])) is not None:
+        report.notes.append(
+            f"no year or date column; every grant's year is {from_header}, from the amount "
+            f"column's header {mapping.fields['amount']!r}"
+        )
+        return pl.lit(from_header, dtype=pl.Int32)
     else:
         report.notes.append("no year or date column; year left empty - pass --year to set it")
         return pl.lit(None, dtype=pl.Int32)
@@ -782,6 +789,14 @@ def _year(
         ignored = f"{options.given('year')} was ignored: the sheet has a year or date column"
         report.notes.append(ignored)
     return year
+
+
+def _header_year(header: str) -> int | None:
+    """The year an amount column's header names ("FY2024" in a table of one column per year,
+    read with ``--map amount="FY2024"``), or None."""
+    if not YEAR_HEADER.match(header):
+        return None
+    return pl.DataFrame({"h": [header]}).select(parse_years("h")).item()
 
 
 def _funder(column: pl.Expr, has_column: bool, options: Options, report: SheetReport) -> pl.Expr:

@@ -249,6 +249,31 @@ def test_excel_day_numbers_in_a_date_column(tmp_path: Path) -> None:
     )
 
 
+def test_a_table_of_one_amount_column_per_year(tmp_path: Path) -> None:
+    """Reading one year of such a table is the user's choice, never a guess; the year then
+    comes from the chosen column's header."""
+    path = tmp_path / "wide.csv"
+    path.write_text(
+        'Program,Recipient,FY2022,FY 2023,FY2024\nShelter,Org A,"100,000","110,000","120,000"\n'
+        "Prevention,Org B,50000,,60000\n"
+    )
+    with pytest.raises(ColumnMappingError) as caught:
+        read_files([path])
+    assert caught.value.message == (
+        "no amount column found; the columns 'FY2022', 'FY 2023', 'FY2024' look like one amount "
+        "column per year"
+    )
+    assert '--map amount="FY2024"' in caught.value.hint
+    result = read_files([path], mapping={"amount": "FY2024"})
+    assert result.grants.select("amount", "year").rows() == [
+        (Decimal("120000"), 2024), (Decimal("60000"), 2024),
+    ]  # fmt: skip
+    assert (
+        "no year or date column; every grant's year is 2024, from the amount column's header "
+        "'FY2024'" in result.reports[0].notes
+    )
+
+
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:
     result = read_files([fixtures / "messy_grants.xlsx"], sheets=["UK Grants"])
     report = result.reports[0]
