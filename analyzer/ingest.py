@@ -56,6 +56,7 @@ from .money import (
     parse_amounts,
     parse_dates,
     parse_years,
+    read_years,
     resolve_currency,
     title_unit,
     with_decimal_point,
@@ -712,6 +713,9 @@ def _grants(
         else:
             dates[name] = pl.lit(None, dtype=pl.Date)
     fy_start = options.fiscal_year_start or mapping.fiscal_year_start
+    if "year" in col:  # a few distinct years over many rows: each is read once
+        years = map_distinct(loaded.get_column(col["year"]), read_years)
+        loaded = loaded.with_columns(years.alias("__year"))
     year = _year(loaded, col, mapping, options, report, dates, fy_start, flags)
     prefix = f"{raw.file_name}:{raw.sheet}:" if raw.sheet is not None else f"{raw.file_name}:"
     frame = loaded.select(
@@ -753,11 +757,12 @@ def _year(
     """From the year column, else the fiscal year of the start date, else ``--year``."""
     from_date = fiscal_year(dates["start_date"], fy_start) if "start_date" in col else None
     if "year" in col:
-        parsed = parse_years(col["year"])
+        parsed = pl.col("__year")
         unreadable = parsed.is_null() & pl.col(col["year"]).str.contains(r"\S").fill_null(False)
         flags.append(pl.when(unreadable).then(pl.lit("year_unreadable")))
         _note_unreadable(report, loaded, unreadable, col["year"], mapping.fields["year"], "year")
-        if loaded.select(is_year_span(col["year"]).any()).item():
+        distinct = loaded.select(pl.col(col["year"]).unique())
+        if distinct.select(is_year_span(col["year"]).any()).item():
             report.notes.append(
                 f"fiscal years written as two years in {mapping.fields['year']!r} (2018-19) are "
                 "named by the year they end in (2019), as federal fiscal years are"

@@ -459,6 +459,11 @@ def parse_years(column: str) -> pl.Expr:
     return pl.when((year >= 1900) & (year <= 2100)).then(year).cast(pl.Int32)
 
 
+def read_years(text: pl.Series) -> pl.Series:
+    """``parse_years`` of a Series."""
+    return pl.DataFrame({"y": text}).select(parse_years("y")).to_series()
+
+
 def fiscal_year(date: pl.Expr, start_month: int | None) -> pl.Expr:
     """The fiscal year of a date, named by the calendar year it ends in (US convention:
     FY2025 is October 2024 - September 2025 when ``start_month`` is 10)."""
