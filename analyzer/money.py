@@ -145,10 +145,19 @@ AMOUNT_UNITS = (  # millions first: "($000,000)" also starts like thousands
 
 
 #: A title above the table that states the unit of all its amounts, as budget documents do:
-#: "(Dollars in Thousands)", "All amounts in millions of dollars", "($ in thousands)".
+#: "(Dollars in Thousands)", "All amounts in millions of dollars", "($ in thousands)",
+#: "Figures shown in USD thousands", "($ thousands)", "($000s)".
+_CURRENCY_WORD = r"(?:[$£€]|usd|gbp|eur|us\s+dollars|dollars|pounds|euros)"
 TITLE_UNIT = (
-    r"(?i)(?:\b(?:dollars|amounts?|figures)|[$£€])\s+(?:are\s+)?in\s+(thousands|millions)\b"
-    r"|\(\s*(?:in\s+)?(thousands|millions)(?:\s+of\s+(?:dollars|pounds|euros))?\s*\)"
+    r"(?i)(?:\b(?:dollars|amounts?|figures)|[$£€])\s+(?:are\s+)?(?:(?:shown|expressed)\s+)?"
+    rf"in\s+(?:{_CURRENCY_WORD}\s+)?(?P<a>thousands|millions)\b"
+    rf"|\(\s*(?:in\s+)?(?:{_CURRENCY_WORD}\s*)?(?P<b>thousands|millions)"
+    r"(?:\s+of\s+(?:dollars|pounds|euros))?\s*\)"
+)
+#: In a title only bracketed forms count: "($000s)", "($M)"; a bare "millions" may be anything.
+_TITLE_BRACKETS = (
+    ("million", rf"{_UNIT_SIGN}(?:mm?|000,?000)\s*\)"),
+    ("thousand", rf"{_UNIT_SIGN}(?:000'?s?|k)\s*\)"),
 )
 
 
@@ -163,8 +172,12 @@ def amount_unit(header: str) -> str | None:
 
 def title_unit(title: str) -> str | None:
     """The unit ("thousand", "million") a title row above the table gives all its amounts."""
-    found = re.search(TITLE_UNIT, title)
-    return (found.group(1) or found.group(2)).lower()[:-1] if found else None
+    if found := re.search(TITLE_UNIT, title):
+        return (found.group("a") or found.group("b")).lower()[:-1]
+    for word, pattern in _TITLE_BRACKETS:
+        if re.search("(?i)" + pattern, title):
+            return word
+    return None
 
 
 def in_unit(column: str, unit: str) -> pl.Expr:
