@@ -212,41 +212,43 @@ def test_a_header_in_thousands_scales_its_amounts(tmp_path: Path) -> None:
     )
 
 
-def test_a_title_in_thousands_scales_the_table(tmp_path: Path) -> None:
-    path = tmp_path / "state.csv"
-    path.write_text(
-        "State Youth Services Grants FY2025\n(Dollars in Thousands)\n\n"
-        'Program,Recipient,Award\nShelter,Org A,"1,200"\nPrevention,Org B,50.5\n'
-    )
+@pytest.mark.parametrize(
+    ("text", "column", "values", "note"),
+    [
+        pytest.param(
+            "State Youth Services Grants FY2025\n(Dollars in Thousands)\n\n"
+            'Program,Recipient,Award\nShelter,Org A,"1,200"\nPrevention,Org B,50.5\n',
+            "amount",
+            [Decimal("1200000"), Decimal("50500")],
+            "the title on row 2 ('(Dollars in Thousands)') says amounts are in thousands: "
+            "1,200 is read as 1,200 thousand",
+            id="a title in thousands",
+        ),
+        pytest.param(
+            "Recipient,Fiscal Year,Amount\nA,2018-19,10\nB,FY 2019/20,20\nC,2021,30\n",
+            "year",
+            [2019, 2020, 2021],
+            "fiscal years written as two years in 'Fiscal Year' (2018-19) are named by the year "
+            "they end in (2019), as federal fiscal years are",
+            id="fiscal years as two years",
+        ),
+        pytest.param(
+            "Recipient,Amount,Award Date\nA,10,45292\nB,20,45300.0\nC,30,\n",
+            "start_date",
+            [date(2024, 1, 1), date(2024, 1, 9), None],
+            "dates in 'Award Date' are Excel day numbers (45292 is 2024-01-01)",
+            id="excel day numbers",
+        ),
+    ],
+)
+def test_what_the_sheet_says_about_its_values_is_read_and_noted(
+    tmp_path: Path, text: str, column: str, values: list, note: str
+) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text(text)
     result = read_files([path])
-    assert result.grants.get_column("amount").to_list() == [Decimal("1200000"), Decimal("50500")]
-    assert (
-        "the title on row 2 ('(Dollars in Thousands)') says amounts are in thousands: 1,200 is "
-        "read as 1,200 thousand" in result.reports[0].notes
-    )
-
-
-def test_fiscal_years_written_as_two_years(tmp_path: Path) -> None:
-    path = tmp_path / "state.csv"
-    path.write_text("Recipient,Fiscal Year,Amount\nA,2018-19,10\nB,FY 2019/20,20\nC,2021,30\n")
-    result = read_files([path])
-    assert result.grants.get_column("year").to_list() == [2019, 2020, 2021]
-    assert (
-        "fiscal years written as two years in 'Fiscal Year' (2018-19) are named by the year "
-        "they end in (2019), as federal fiscal years are" in result.reports[0].notes
-    )
-
-
-def test_excel_day_numbers_in_a_date_column(tmp_path: Path) -> None:
-    path = tmp_path / "export.csv"
-    path.write_text("Recipient,Amount,Award Date\nA,10,45292\nB,20,45300.0\nC,30,\n")
-    result = read_files([path])
-    assert result.grants.select("start_date", "year").rows() == [
-        (date(2024, 1, 1), 2024), (date(2024, 1, 9), 2024), (None, None),
-    ]  # fmt: skip
-    assert "dates in 'Award Date' are Excel day numbers (45292 is 2024-01-01)" in (
-        result.reports[0].notes
-    )
+    assert result.grants.get_column(column).to_list() == values
+    assert note in result.reports[0].notes
 
 
 def test_a_table_of_one_amount_column_per_year(tmp_path: Path) -> None:
