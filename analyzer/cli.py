@@ -497,6 +497,18 @@ def _print_explanation(explanation) -> None:
         title.append(f"  (grant {explanation.grant_id})")
     title.append(f"  taxonomy {explanation.taxonomy}")
     out.print(title)
+    if source := explanation.source:
+        where = f"{source['source_file']}" + (
+            f", sheet {source['source_sheet']!r}" if source["source_sheet"] else ""
+        )
+        facts = [
+            f"{source['currency'] or ''} {source['amount'] or 'no amount'}".strip(),
+            f"year {source['year']}" if source["year"] is not None else "no year",
+            f"{where}, row {source['source_row']}",
+        ]
+        if source["flags"]:
+            facts.append(f"flags: {source['flags']}")
+        say("   " + " · ".join(facts))
     for field_name, original in explanation.texts.items():
         line = Text(f"{field_name:>12}: ", style="dim")
         body = Text(original)

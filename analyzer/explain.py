@@ -84,6 +84,9 @@ class Explanation:
     override: dict[str, Any] | None = None
     #: Other records sharing the grant id (a USAspending award has one per transaction).
     other_records: list[str] = field(default_factory=list)
+    #: For a grant from the store: its money, year and where it came from (amount as text,
+    #: currency, year, source_file, source_sheet, source_row, flags).
+    source: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,7 +140,14 @@ def explain(
         spans=_spans(texts, hits, near),
         override=override,
         other_records=others,
+        source=_source(grants) if text is None and not fields else None,
     )
+
+
+def _source(grants: pl.DataFrame) -> dict[str, Any]:
+    """The grant's money and provenance, for a person checking it against the file."""
+    columns = ["currency", "year", "source_file", "source_sheet", "source_row", "flags"]
+    return grants.select(pl.col("amount").cast(pl.String), *columns).row(0, named=True)
 
 
 def _one_grant(

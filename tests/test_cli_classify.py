@@ -86,6 +86,10 @@ def test_explain_json_equals_the_api(tmp_path):
     result = run("explain", "G-2", "--db", db, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == json.loads(json.dumps(explain("G-2", db=db).to_dict()))
+    shown = run("explain", "G-2", "--db", db)
+    source = explain("G-2", db=db).source
+    assert f"{source['currency']} {source['amount']} · " in shown.output
+    assert f"{source['source_file']}, row {source['source_row']}" in shown.output
     missing = run("explain", "nope", "--db", db)
     assert missing.exit_code == 2 and "no grant" in missing.output
 

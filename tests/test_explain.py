@@ -78,7 +78,14 @@ def test_explains_a_stored_grant_by_grant_id_or_record_id(tmp_path):
     ingest([source], db=db)
     by_grant = explain("A-1", db=db, taxonomy=TAXONOMY)
     assert by_grant.record_id == "g.csv:2" and by_grant.other_records == ["g.csv:3"]
-    assert explain("g.csv:3", db=db, taxonomy=TAXONOMY).record_id == "g.csv:3"
+    second = explain("g.csv:3", db=db, taxonomy=TAXONOMY)
+    assert second.record_id == "g.csv:3"
+    # Its money and where it came from, to check it against the file.
+    assert second.source == {
+        "amount": "5.00", "currency": "USD", "year": None, "source_file": "g.csv",
+        "source_sheet": None, "source_row": 3, "flags": None,
+    }  # fmt: skip
+    assert explain(text="shelter", taxonomy=TAXONOMY).source is None
     with pytest.raises(AnalyzerError, match="no grant with grant_id or record_id 'zzz'"):
         explain("zzz", db=db, taxonomy=TAXONOMY)
     with pytest.raises(AnalyzerError, match="needs the store"):
