@@ -102,6 +102,14 @@ FunderOption = Annotated[
     str | None,
     typer.Option("--funder", help="Funder of every grant in a file that has no funder column."),
 ]
+YearsInColumnsOption = Annotated[
+    bool,
+    typer.Option(
+        "--years-in-columns",
+        help="Read a table with one amount column per year (FY2022, FY2023, ...) as one grant "
+        "per row and year.",
+    ),
+]
 
 
 def ingest_options(
@@ -112,6 +120,7 @@ def ingest_options(
     fiscal_year_start: int | None,
     year: int | None,
     funder: str | None,
+    years_in_columns: bool = False,
 ) -> dict[str, Any]:
     """The shared input options as ``analyzer.read_files`` takes them."""
     from .columns import parse_map_options
@@ -124,6 +133,7 @@ def ingest_options(
         "fiscal_year_start": fiscal_year_start,
         "year": year,
         "funder": funder,
+        "years_in_columns": years_in_columns,
     }
 
 
@@ -176,6 +186,7 @@ def ingest_command(
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
     funder: FunderOption = None,
+    years_in_columns: YearsInColumnsOption = False,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace files of the same name already loaded.")
     ] = False,
@@ -192,7 +203,14 @@ def ingest_command(
     from .ingest import ingest
 
     options = ingest_options(
-        sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+        sheet,
+        map_options,
+        mapping_file,
+        currency,
+        fiscal_year_start,
+        year,
+        funder,
+        years_in_columns,
     )
     with err.status("reading", spinner="dots") as status:
         result = ingest(files, db=db, replace=replace, progress=status.update, **options)
@@ -262,6 +280,7 @@ def inspect_command(
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
     funder: FunderOption = None,
+    years_in_columns: YearsInColumnsOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Show, per sheet, the detected header row, the column mapping, what is ambiguous or
@@ -273,7 +292,14 @@ def inspect_command(
     found = inspect(
         file,
         **ingest_options(
-            sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+            sheet,
+            map_options,
+            mapping_file,
+            currency,
+            fiscal_year_start,
+            year,
+            funder,
+            years_in_columns,
         ),
     )
     if json_output:
@@ -407,6 +433,7 @@ def classify_command(
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
     funder: FunderOption = None,
+    years_in_columns: YearsInColumnsOption = False,
 ) -> None:
     """Classify every grant: spreadsheets (INPUT...), the store (--db), or both (the files are
     loaded into the store first). Writes one row per grant with approach, approach_shares,
@@ -426,7 +453,14 @@ def classify_command(
         policy=policy,
         out=output,
         **ingest_options(
-            sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+            sheet,
+            map_options,
+            mapping_file,
+            currency,
+            fiscal_year_start,
+            year,
+            funder,
+            years_in_columns,
         ),
     )
     counts = frame.group_by("approach").len().sort("len", descending=True)
@@ -737,6 +771,7 @@ def analyze_command(
     fiscal_year_start: FiscalYearStartOption = None,
     year: YearOption = None,
     funder: FunderOption = None,
+    years_in_columns: YearsInColumnsOption = False,
     replace: Annotated[
         bool,
         typer.Option("--replace", help="With --db: replace files of the same name already loaded."),
@@ -757,7 +792,14 @@ def analyze_command(
         progress=not quiet,
         replace=replace,
         **ingest_options(
-            sheet, map_options, mapping_file, currency, fiscal_year_start, year, funder
+            sheet,
+            map_options,
+            mapping_file,
+            currency,
+            fiscal_year_start,
+            year,
+            funder,
+            years_in_columns,
         ),
     )
     for sentence in analysis.headline():

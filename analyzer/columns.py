@@ -505,9 +505,9 @@ def missing_amount_error(headers: list[str], where: Location) -> ColumnMappingEr
         return ColumnMappingError(
             "no amount column found; the columns " + ", ".join(map(repr, years))
             + " look like one amount column per year",
-            hint="a grant row is read with one amount: choose the year with --map amount="
-            f'"{years[-1]}" (the other years stay in the original cells), or reshape the table '
-            "to one row per grant and year",
+            hint="read every year as one grant per row and year with --years-in-columns, or "
+            f'one year with --map amount="{years[-1]}" (the other years stay in the original '
+            "cells)",
             location=where,
         )  # fmt: skip
     return ColumnMappingError(
@@ -526,6 +526,7 @@ EXCLUDED_HEADER = "repeated header row"
 EXCLUDED_TOTAL = "total or subtotal row"
 EXCLUDED_NOTE = "note or section heading (one cell, no amount)"
 EXCLUDED_MERGED_AMOUNT = "under a merged amount (counted once, on the merge's first row)"
+EXCLUDED_NO_YEAR_AMOUNT = "no amount in this year's column"  # with years_in_columns
 
 #: A cell that is only a total label: "Total", "TOTAL:", "Subtotal", "Sub-total - North",
 #: "Grand Total", "Total for Region 2", "Totals", "Total 2024", "Total (USD)", "Total grants".
@@ -596,20 +597,21 @@ class MergedCells:
 
     #: The cells with each merged range's value in every row it spans.
     cells: pl.DataFrame
-    #: Rows (spreadsheet numbers) under a merged amount: excluded, the amount counted once.
-    under_amount: list[int]
+    #: Cells (spreadsheet row, column c<N>) under a merged amount: excluded, the amount
+    #: counted once.
+    under_amount: list[tuple[int, str]]
     #: Cells filled, per column name.
     filled: dict[str, int]
 
 
 def fill_merged_cells(
-    cells: pl.DataFrame, ranges: list[CellRange], header: Header, amount: str
+    cells: pl.DataFrame, ranges: list[CellRange], header: Header, amounts: list[str]
 ) -> MergedCells:
     """Give every row of a vertically merged range below the header the range's value, as a
     person reading the sheet sees it (a programme name merged over its grants). calamine gives
     it in the first cell only. An amount is never copied: it would be counted once per row."""
     sources: dict[str, list[tuple[int, int]]] = {}
-    under_amount: list[int] = []
+    under_amount: list[tuple[int, str]] = []
     for merged in ranges:
         name = column_name(merged.first_column)
         if merged.first_row <= header.row or merged.last_row == merged.first_row:
@@ -617,8 +619,8 @@ def fill_merged_cells(
         if name not in cells.columns:
             continue
         below = range(merged.first_row + 1, min(merged.last_row, cells.height) + 1)
-        if name == amount:
-            under_amount.extend(below)
+        if name in amounts:
+            under_amount.extend((row, name) for row in below)
         else:
             sources.setdefault(name, []).extend((row - 1, merged.first_row - 1) for row in below)
     filled = {}

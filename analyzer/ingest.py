@@ -17,7 +17,7 @@ the sheet report a note naming the column and an example.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -26,7 +26,11 @@ import polars as pl
 
 from . import store
 from .columns import (
+    EXCLUDED_BLANK,
+    EXCLUDED_HEADER,
     EXCLUDED_MERGED_AMOUNT,
+    EXCLUDED_NO_YEAR_AMOUNT,
+    EXCLUDED_NOTE,
     EXCLUDED_TOTAL,
     YEAR_HEADER,
     Header,
@@ -92,6 +96,8 @@ class Options:
     fiscal_year_start: int | None = None
     year: int | None = None
     funder: str | None = None
+    #: A table with one amount column per year: one grant per row and year column.
+    years_in_columns: bool = False
     #: The manifest that gave some of these for this file, and which ones (notes say so).
     manifest: str | None = None
     from_manifest: frozenset[str] = frozenset()
@@ -116,6 +122,7 @@ def read_files(
     fiscal_year_start: int | None = None,
     year: int | None = None,
     funder: str | None = None,
+    years_in_columns: bool = False,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Read spreadsheets into grants and rejects frames with one report per file and sheet.
@@ -129,10 +136,12 @@ def read_files(
     with no currency column, symbol or code; ``fiscal_year_start`` (a month) names years by
     fiscal year; ``year`` is the year of every grant in a file with no year or date column,
     and ``funder`` the funder of every grant in a file with no funder column (a foundation's
-    own grant list rarely names itself). Raises an ``InputFileError`` (with file, sheet, row,
-    column and a hint) for unreadable input.
+    own grant list rarely names itself). ``years_in_columns`` reads a table with one amount
+    column per year (FY2022, FY2023, ...) as one grant per row and year. Raises an
+    ``InputFileError`` (with file, sheet, row, column and a hint) for unreadable input.
     """
     options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
+    options = replace(options, years_in_columns=years_in_columns)
     inputs = _inputs([Path(p) for p in paths], sheets, options)
     _refuse_duplicate_names([path for path, _, _ in inputs])
     # Files are read side by side: calamine and most conversions use one core each.
@@ -212,12 +221,14 @@ def inspect(
     fiscal_year_start: int | None = None,
     year: int | None = None,
     funder: str | None = None,
+    years_in_columns: bool = False,
 ) -> list[SheetInspection]:
     """Per sheet: the detected header row, the mapping, what is ambiguous or missing, and a
     preview of the first rows as they would load. Problems that would stop a sheet from
     loading are reported in ``problem`` rather than raised; unreadable files still raise.
     A manifest is inspected file by file, each with its own options."""
     options = _options(mapping, mapping_file, currency, fiscal_year_start, year, funder)
+    options = replace(options, years_in_columns=years_in_columns)
     inspections = []
     for file_path, file_sheets, file_options in _inputs([Path(path)], sheets, options):
         inspections += _inspect_file(file_path, file_sheets, file_options)
@@ -375,6 +386,7 @@ def _inputs(
                 fiscal_year_start=own.fiscal_year_start or options.fiscal_year_start,
                 year=own.year or options.year,
                 funder=own.funder or options.funder,
+                years_in_columns=given.get("years_in_columns", options.years_in_columns),
                 manifest=path.name,
                 from_manifest=frozenset(given) - {"sheets", "mapping"},
             )
@@ -477,9 +489,39 @@ def _mapping_for(raw: RawSheet, header: Header, options: Options) -> Mapping:
     mapping = auto_mapping(headers)
     where = Location(file=raw.file_name, sheet=raw.sheet, row=header.row)
     apply_user_mapping(mapping, options.mapping, headers, where)
+    if options.years_in_columns:
+        return _mapping_by_year(mapping, header, options, where)
     if "amount" not in mapping.fields:
         raise missing_amount_error(headers, where)
     return mapping
+
+
+def _mapping_by_year(
+    mapping: Mapping, header: Header, options: Options, where: Location
+) -> Mapping:
+    """With ``years_in_columns`` the year columns give the amounts and the years: a column
+    that merely looks like an amount (a "Total") or a year is not mapped, and naming one in
+    --map is an error."""
+    if not year_columns(header):
+        raise ColumnMappingError(
+            "no year columns found for --years-in-columns",
+            hint="headers found: " + ", ".join(map(repr, header.names.values()))
+            + "; year columns are headed like 2024, FY2024 or FY 2023-24",
+            location=where,
+        )  # fmt: skip
+    if given := sorted({"amount", "year"} & set(options.mapping)):
+        raise ColumnMappingError(
+            f"--map {given[0]} cannot be used with --years-in-columns",
+            hint="the year columns give each grant's amount and year; leave them out of --map",
+            location=where,
+        )
+    fields = {k: v for k, v in mapping.fields.items() if k not in ("amount", "year")}
+    return replace(mapping, fields=fields)
+
+
+def year_columns(header: Header) -> list[str]:
+    """The columns (c<N>) whose header is a year or fiscal year, in sheet order."""
+    return [column for column, name in header.names.items() if YEAR_HEADER.match(name)]
 
 
 def _sheet(raw: RawSheet, options: Options) -> tuple[pl.DataFrame, pl.DataFrame, SheetReport]:
@@ -512,8 +554,9 @@ def _convert_sheet(
     column_of = {name: column for column, name in header.names.items()}
     col = {name: column_of[h] for name, h in mapping.fields.items()}
     columns = list(header.names)
-    amount_col, amount_header = col["amount"], mapping.fields["amount"]
-    merged = fill_merged_cells(raw.cells, raw.layout.merged, header, amount_col)
+    # The columns amounts are read from: one, or with years_in_columns one per year.
+    amount_cols = year_columns(header) if options.years_in_columns else [col["amount"]]
+    merged = fill_merged_cells(raw.cells, raw.layout.merged, header, amount_cols)
     if merged.filled:
         where = ", ".join(f"{header.names.get(c, c)!r}" for c in merged.filled)
         filled = sum(merged.filled.values())
@@ -524,15 +567,40 @@ def _convert_sheet(
         .with_row_index("__row", offset=header.index + 2)
         .with_columns(pl.col("__row").cast(pl.Int64))
     )
-    identity = [col[f] for f in ("grant_id", "recipient") if f in col]
     original = pl.struct(pl.col(c).alias(header.names[c]) for c in columns)
+    data = data.with_columns(__original=original.struct.json_encode())
+    if options.years_in_columns:
+        data, columns = _records_by_year(data, columns, amount_cols, header, report)
+        col = {**col, "amount": "__amount_cell", "year": "__year_cell"}
+        names = ", ".join(header.names[c] for c in amount_cols)
+        mapping = replace(mapping, fields={**mapping.fields, "amount": names, "year": names})
+        report.mapping = dict(mapping.fields)
+    else:
+        data = data.with_columns(
+            __amount_source=pl.lit(col["amount"]), __amount_header=pl.lit(mapping.fields["amount"])
+        )
+    amount_col, amount_header = col["amount"], mapping.fields["amount"]
+    identity = [col[f] for f in ("grant_id", "recipient") if f in col]
     excluded = exclusion_reasons(data, columns, amount_col, amount_header, identity)
+    if options.years_in_columns:
+        excluded = _year_record_exclusions(data, excluded)
+    excluded = pl.lit(excluded)
     if merged.under_amount:
-        under = pl.col("__row").is_in(pl.Series(merged.under_amount, dtype=pl.Int64).implode())
-        excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(pl.lit(excluded))
-    data = data.with_columns(excluded.alias("__excluded"), __original=original.struct.json_encode())
+        under = _at_cells(merged.under_amount)
+        excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(excluded)
+    # A formula with no saved value is not an empty cell: its row is rejected, not passed over.
+    unsaved = _unsaved_amounts(raw, header, amount_cols, report)
+    if unsaved:
+        empty = excluded.is_in([EXCLUDED_BLANK, EXCLUDED_NOTE, EXCLUDED_NO_YEAR_AMOUNT])
+        excluded = pl.when(_at_cells(unsaved) & empty).then(None).otherwise(excluded)
+    data = data.with_columns(excluded.alias("__excluded"))
     data = parse_amounts(*_amount_text(data, raw, header, amount_col, amount_header, report))
-    data = _unsaved_formulas(data, raw, header, amount_col, report)
+    if unsaved:
+        data = data.with_columns(
+            __amount_problem=pl.when(_at_cells(unsaved))
+            .then(pl.lit(UNSAVED_AMOUNT))
+            .otherwise(pl.col("__amount_problem"))
+        )
     _note_hidden(raw, header, report)
     currency_col = col.get("currency")
     column_currency = normalise_currency_column(currency_col) if currency_col else None
@@ -547,7 +615,7 @@ def _convert_sheet(
         __assumed=assumed,
         __problem=problem,
         __problem_column=pl.when(on_amount)
-        .then(pl.lit(amount_header))
+        .then(pl.col("__amount_header"))
         .otherwise(pl.lit(mapping.fields.get("currency"))),
         __problem_value=pl.when(on_amount)
         .then(pl.col(amount_col))
@@ -559,9 +627,63 @@ def _convert_sheet(
     not_loaded = data.filter(skip)
 
     grants = _grants(loaded, raw, col, mapping, options, report)
-    rejects = _rejects(not_loaded, raw, amount_col, amount_header)
+    rejects = _rejects(not_loaded, raw, amount_col)
     _account(report, data.height, grants, rejects)
     return grants, rejects, report
+
+
+def _records_by_year(
+    data: pl.DataFrame,
+    columns: list[str],
+    year_cols: list[str],
+    header: Header,
+    report: SheetReport,
+) -> tuple[pl.DataFrame, list[str]]:
+    """One record per row and year column (``years_in_columns``): the row's other cells, the
+    year column's cell as ``__amount_cell`` and its header as ``__year_cell``. Records are
+    what is counted from here on (seen = loaded + excluded + rejected)."""
+    others = [c for c in data.columns if c not in year_cols]
+    parts = [
+        data.select(
+            *others,
+            pl.col(c).alias("__amount_cell"),
+            pl.lit(header.names[c]).alias("__year_cell"),
+            pl.lit(header.names[c]).alias("__amount_header"),
+            pl.lit(c).alias("__amount_source"),
+            pl.lit(k, dtype=pl.UInt32).alias("__k"),
+        )
+        for k, c in enumerate(year_cols)
+    ]
+    records = pl.concat(parts).sort("__row", "__k", maintain_order=True).drop("__k")
+    names = ", ".join(repr(header.names[c]) for c in year_cols)
+    report.notes.append(
+        f"one grant per row and year column ({names}): {data.height} row(s) read as "
+        f"{records.height} record(s); the counts are of records"
+    )
+    return records, [c for c in columns if c not in year_cols] + ["__amount_cell"]
+
+
+def _year_record_exclusions(data: pl.DataFrame, excluded: pl.Series) -> pl.Series:
+    """A year column's header repeated in its own cell is a repeated header row; an empty
+    year cell is no grant that year (not a rejected amount)."""
+    cell = pl.col("__amount_cell")
+    blank = cell.is_null() | ~cell.str.contains(r"\S")
+    return data.select(
+        pl.when(pl.lit(excluded).is_not_null())
+        .then(pl.lit(excluded))
+        .when(cell.str.strip_chars() == pl.col("__year_cell"))
+        .then(pl.lit(EXCLUDED_HEADER))
+        .when(blank)
+        .then(pl.lit(EXCLUDED_NO_YEAR_AMOUNT))
+        .alias("__excluded")
+    ).to_series()
+
+
+def _record_suffix(loaded: pl.DataFrame) -> pl.Expr:
+    """ "@FY2023" for a record of a year column (``years_in_columns``): record ids stay unique."""
+    if "__year_cell" in loaded.columns:
+        return pl.lit("@") + pl.col("__year_cell")
+    return pl.lit("")
 
 
 UNSAVED_AMOUNT = (
@@ -611,14 +733,13 @@ def _amount_unit(raw: RawSheet, header: Header, amount_header: str) -> tuple[str
     return None
 
 
-def _unsaved_formulas(
-    data: pl.DataFrame, raw: RawSheet, header: Header, amount_col: str, report: SheetReport
-) -> pl.DataFrame:
-    """Formulas with no saved value read as empty cells: an amount so read is rejected with
-    that reason (not "empty"), other such cells are counted in a note."""
-    below = [(row, column) for row, column in raw.layout.unsaved_formulas if row > header.row]
-    amount_rows = [row for row, column in below if column_name(column) == amount_col]
-    others = [column_name(column) for _, column in below if column_name(column) != amount_col]
+def _unsaved_amounts(
+    raw: RawSheet, header: Header, amount_cols: list[str], report: SheetReport
+) -> list[tuple[int, str]]:
+    """The amount cells (row, column) holding a formula with no saved value, which calamine
+    reads as empty; other such cells are counted in a note."""
+    below = [(row, column_name(c)) for row, c in raw.layout.unsaved_formulas if row > header.row]
+    others = [column for _, column in below if column not in amount_cols]
     if others:
         named = sorted({header.names.get(c, c) for c in others})
         report.notes.append(
@@ -626,14 +747,14 @@ def _unsaved_formulas(
             f"({', '.join(map(repr, named))}); open the file in a spreadsheet program and save "
             "it to store the values"
         )
-    if not amount_rows:
-        return data
-    unsaved = pl.col("__row").is_in(pl.Series(amount_rows, dtype=pl.Int64).implode())
-    return data.with_columns(
-        __amount_problem=pl.when(unsaved)
-        .then(pl.lit(UNSAVED_AMOUNT))
-        .otherwise(pl.col("__amount_problem"))
-    )
+    return [(row, column) for row, column in below if column in amount_cols]
+
+
+def _at_cells(cells: list[tuple[int, str]]) -> pl.Expr:
+    """Whether a row's amount came from one of these cells (spreadsheet row, column c<N>)."""
+    keys = pl.Series([f"{row}:{column}" for row, column in cells], dtype=pl.String)
+    here = pl.format("{}:{}", pl.col("__row"), pl.col("__amount_source"))
+    return here.is_in(keys.implode())
 
 
 def _note_hidden(raw: RawSheet, header: Header, report: SheetReport) -> None:
@@ -719,7 +840,7 @@ def _grants(
     year = _year(loaded, col, mapping, options, report, dates, fy_start, flags)
     prefix = f"{raw.file_name}:{raw.sheet}:" if raw.sheet is not None else f"{raw.file_name}:"
     frame = loaded.select(
-        record_id=pl.lit(prefix) + pl.col("__row").cast(pl.String),
+        record_id=pl.lit(prefix) + pl.col("__row").cast(pl.String) + _record_suffix(loaded),
         **values,
         amount=pl.col("__amount"),
         currency=pl.col("__currency"),
@@ -839,12 +960,13 @@ def _note_unreadable(
         )
 
 
-def _rejects(
-    not_loaded: pl.DataFrame, raw: RawSheet, amount_col: str, amount_header: str
-) -> pl.DataFrame:
+def _rejects(not_loaded: pl.DataFrame, raw: RawSheet, amount_col: str) -> pl.DataFrame:
     excluded = pl.col("__excluded").is_not_null()
-    # Excluded for what the amount cell holds: a total, or the place under a merged amount.
-    is_total = pl.col("__excluded").is_in([EXCLUDED_TOTAL, EXCLUDED_MERGED_AMOUNT])
+    # Excluded for what the amount cell holds: a total, the place under a merged amount, an
+    # empty year column.
+    is_total = pl.col("__excluded").is_in(
+        [EXCLUDED_TOTAL, EXCLUDED_MERGED_AMOUNT, EXCLUDED_NO_YEAR_AMOUNT]
+    )
     return not_loaded.select(
         source_file=pl.lit(raw.file_name),
         source_sheet=pl.lit(raw.sheet, dtype=pl.String),
@@ -852,7 +974,7 @@ def _rejects(
         disposition=pl.when(excluded).then(pl.lit("excluded")).otherwise(pl.lit("rejected")),
         reason=pl.coalesce(pl.col("__excluded"), pl.col("__problem")),
         column=pl.when(excluded)
-        .then(pl.when(is_total).then(pl.lit(amount_header)))
+        .then(pl.when(is_total).then(pl.col("__amount_header")))
         .otherwise(pl.col("__problem_column")),
         value=pl.when(excluded)
         .then(pl.when(is_total).then(pl.col(amount_col)))

@@ -146,6 +146,13 @@ def _whole_number(doc: Document, at: Path_, value: Any) -> int | None:
     return value
 
 
+def _flag(doc: Document, at: Path_, value: Any) -> bool | None:
+    if not isinstance(value, bool):
+        doc.add(at, f"expected true or false, got {type_name(value)}")
+        return None
+    return value
+
+
 def _sheets(doc: Document, at: Path_, value: Any) -> list[str] | None:
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
@@ -177,4 +184,5 @@ OPTIONS = {
     "fiscal_year_start": ("fiscal_year_start", _whole_number),
     "year": ("year", _whole_number),
     "funder": ("funder", _text),
+    "years_in_columns": ("years_in_columns", _flag),
 }

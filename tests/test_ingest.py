@@ -266,6 +266,7 @@ def test_a_table_of_one_amount_column_per_year(tmp_path: Path) -> None:
         "column per year"
     )
     assert '--map amount="FY2024"' in caught.value.hint
+    assert "--years-in-columns" in caught.value.hint
     result = read_files([path], mapping={"amount": "FY2024"})
     assert result.grants.select("amount", "year").rows() == [
         (Decimal("120000"), 2024), (Decimal("60000"), 2024),
@@ -274,6 +275,80 @@ def test_a_table_of_one_amount_column_per_year(tmp_path: Path) -> None:
         "no year or date column; every grant's year is 2024, from the amount column's header "
         "'FY2024'" in result.reports[0].notes
     )
+
+
+WIDE = (
+    'Program,Recipient,FY2022,FY 2023,FY2024\nShelter,Org A,"100,000","110,000","120,000"\n'
+    "Prevention,Org B,50000,,TBD\nProgram,Recipient,FY2022,FY 2023,FY2024\n"
+    "Total,,150000,110000,120000\n"
+)
+
+
+def test_years_in_columns_reads_one_grant_per_row_and_year(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(WIDE)
+    result = read_files([path], years_in_columns=True)
+    assert result.grants.select("record_id", "recipient", "amount", "year").rows() == [
+        ("wide.csv:2@FY2022", "Org A", Decimal("100000"), 2022),
+        ("wide.csv:2@FY 2023", "Org A", Decimal("110000"), 2023),
+        ("wide.csv:2@FY2024", "Org A", Decimal("120000"), 2024),
+        ("wide.csv:3@FY2022", "Org B", Decimal("50000"), 2022),
+    ]
+    rejects = result.rejects.select("source_row", "disposition", "reason", "column", "value")
+    assert rejects.rows() == [
+        (3, "excluded", "no amount in this year's column", "FY 2023", None),
+        (3, "rejected", "amount is not a number", "FY2024", "TBD"),
+        *[(4, "excluded", "repeated header row", None, None)] * 3,
+        (5, "excluded", "total or subtotal row", "FY2022", "150000"),
+        (5, "excluded", "total or subtotal row", "FY 2023", "110000"),
+        (5, "excluded", "total or subtotal row", "FY2024", "120000"),
+    ]
+    (report,) = result.reports
+    # Records are what is counted: 4 rows x 3 year columns, every one accounted for.
+    assert (report.rows_seen, report.rows_loaded, report.rows_excluded, report.rows_rejected) == (
+        12, 4, 7, 1,
+    )  # fmt: skip
+    assert report.totals == {"USD": Decimal("380000")}
+    assert report.notes[0] == (
+        "one grant per row and year column ('FY2022', 'FY 2023', 'FY2024'): 4 row(s) read as "
+        "12 record(s); the counts are of records"
+    )
+    assert json.loads(result.grants.item(0, "original"))["FY2024"] == "120,000"
+
+
+def test_years_in_columns_in_a_workbook_with_merges_and_unsaved_formulas(tmp_path: Path) -> None:
+    """An amount merged down over two rows of one year is counted once; a formula with no
+    saved value in one year's cell rejects that record only."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in [["Program", "FY2023", "FY2024"], ["Shelter", 10, 20], ["Outreach", "=B2*2", None]]:
+        sheet.append(row)
+    sheet["C2"] = 20
+    sheet.merge_cells("C2:C3")
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    result = read_files([path], years_in_columns=True)
+    assert result.grants.select("program", "amount", "year").rows() == [
+        ("Shelter", Decimal("10"), 2023), ("Shelter", Decimal("20"), 2024),
+    ]  # fmt: skip
+    assert result.rejects.select("source_row", "reason", "column").rows() == [
+        (3, "amount is a formula with no saved value (open the file in a spreadsheet program "
+         "and save it, so that its values are stored)", "FY2023"),
+        (3, "under a merged amount (counted once, on the merge's first row)", "FY2024"),
+    ]  # fmt: skip
+
+
+def test_years_in_columns_needs_year_columns_and_no_amount_map(tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("Recipient,Amount\nA,1\n")
+    with pytest.raises(ColumnMappingError, match="no year columns found"):
+        read_files([path], years_in_columns=True)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(WIDE)
+    with pytest.raises(ColumnMappingError, match="--map amount cannot be used"):
+        read_files([wide], years_in_columns=True, mapping={"amount": "FY2022"})
 
 
 def test_currency_column_symbols_and_totals_per_currency(fixtures: Path) -> None:

@@ -179,6 +179,30 @@ def test_cli_ingest_and_analyze_take_a_manifest(portfolio: Path, tmp_path: Path)
     assert "bad.yaml, line 2, files[0].path: no such file" in result.output
 
 
+def test_years_in_columns_per_file_and_from_the_command_line(portfolio: Path) -> None:
+    write(portfolio, "wide.csv", "Program,FY2023,FY2024\nShelter,10,20\n")
+    entries = "files:\n  - council.csv\n  - {path: wide.csv, years_in_columns: true}\n"
+    manifest = write(portfolio, "m.yaml", entries)
+    grants = read_files([manifest]).grants
+    assert grants.filter(pl.col("source_file") == "wide.csv").get_column("year").to_list() == [
+        2023, 2024,
+    ]  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["inspect", str(portfolio / "wide.csv"), "--years-in-columns", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (found,) = json.loads(result.stdout)
+    assert [row["year"] for row in found["preview"]] == ["2023", "2024"]
+    bad = write(
+        portfolio, "bad.yaml", "files:\n  - {path: wide.csv, years_in_columns: yes please}\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(bad)
+    assert caught.value.problems == [
+        'bad.yaml, line 2, files[0].years_in_columns: expected true or false, got "yes please"'
+    ]
+
+
 def test_inspect_shows_each_file_of_a_manifest_with_its_options(portfolio: Path) -> None:
     manifest = write(
         portfolio, "m.yaml", "files:\n  - council.csv\n  - {path: trust.csv, funder: Trust}\n"
