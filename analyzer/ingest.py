@@ -35,6 +35,7 @@ from .columns import (
     YEAR_HEADER,
     Header,
     Mapping,
+    MergedCells,
     apply_user_mapping,
     auto_mapping,
     exclusion_reasons,
@@ -581,18 +582,9 @@ def _convert_sheet(
         )
     amount_col, amount_header = col["amount"], mapping.fields["amount"]
     identity = [col[f] for f in ("grant_id", "recipient") if f in col]
-    excluded = exclusion_reasons(data, columns, amount_col, amount_header, identity)
-    if options.years_in_columns:
-        excluded = _year_record_exclusions(data, excluded)
-    excluded = pl.lit(excluded)
-    if merged.under_amount:
-        under = _at_cells(merged.under_amount)
-        excluded = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(excluded)
-    # A formula with no saved value is not an empty cell: its row is rejected, not passed over.
     unsaved = _unsaved_amounts(raw, header, amount_cols, report)
-    if unsaved:
-        empty = excluded.is_in([EXCLUDED_BLANK, EXCLUDED_NOTE, EXCLUDED_NO_YEAR_AMOUNT])
-        excluded = pl.when(_at_cells(unsaved) & empty).then(None).otherwise(excluded)
+    excluded = exclusion_reasons(data, columns, amount_col, amount_header, identity)
+    excluded = _with_cell_exclusions(data, excluded, merged, unsaved, options)
     data = data.with_columns(excluded.alias("__excluded"))
     data = parse_amounts(*_amount_text(data, raw, header, amount_col, amount_header, report))
     if unsaved:
@@ -630,6 +622,28 @@ def _convert_sheet(
     rejects = _rejects(not_loaded, raw, amount_col)
     _account(report, data.height, grants, rejects)
     return grants, rejects, report
+
+
+def _with_cell_exclusions(
+    data: pl.DataFrame,
+    excluded: pl.Series,
+    merged: MergedCells,
+    unsaved: list[tuple[int, str]],
+    options: Options,
+) -> pl.Expr:
+    """The row exclusions, adjusted for what single amount cells say: an empty year cell is
+    no grant that year, a cell under a merged amount is counted on the merge's first row, and
+    a formula with no saved value is not an empty cell (its row is rejected, not passed over)."""
+    if options.years_in_columns:
+        excluded = _year_record_exclusions(data, excluded)
+    reason = pl.lit(excluded)
+    if merged.under_amount:
+        under = _at_cells(merged.under_amount)
+        reason = pl.when(under).then(pl.lit(EXCLUDED_MERGED_AMOUNT)).otherwise(reason)
+    if unsaved:
+        empty = reason.is_in([EXCLUDED_BLANK, EXCLUDED_NOTE, EXCLUDED_NO_YEAR_AMOUNT])
+        reason = pl.when(_at_cells(unsaved) & empty).then(None).otherwise(reason)
+    return reason
 
 
 def _records_by_year(
