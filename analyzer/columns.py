@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ColumnMappingError, HeaderNotFoundError, Location
+from .money import header_years
 from .read import CellRange, RawSheet, column_name, column_number
 from .schema import CANONICAL_FIELDS
 
@@ -492,14 +493,8 @@ def _find_header(wanted: str, headers: list[str]) -> str | None:
     return None
 
 
-#: A header that is a year or fiscal year: "2024", "FY2024", "FY 2023-24", "SFY 2024".
-YEAR_HEADER = re.compile(
-    r"(?i)^\s*(?:(?:s|f|state\s+|federal\s+)?(?:fy|fiscal\s+year)\s*)?\d{4}(?:\s*[-/]\s*\d{2,4})?\s*$"
-)
-
-
 def missing_amount_error(headers: list[str], where: Location) -> ColumnMappingError:
-    years = [h for h in headers if YEAR_HEADER.match(h)]
+    years = [h for h, year in zip(headers, header_years(headers), strict=True) if year]
     if len(years) >= 2:
         # A table with one amount column per year: reading one of them must be a choice.
         return ColumnMappingError(

@@ -32,7 +32,6 @@ from .columns import (
     EXCLUDED_NO_YEAR_AMOUNT,
     EXCLUDED_NOTE,
     EXCLUDED_TOTAL,
-    YEAR_HEADER,
     Header,
     Mapping,
     MergedCells,
@@ -54,13 +53,13 @@ from .money import (
     decimal_comma,
     excel_day_numbers,
     fiscal_year,
+    header_years,
     in_unit,
     is_year_span,
     normalise_currency_column,
     normalise_state,
     parse_amounts,
     parse_dates,
-    parse_years,
     read_years,
     resolve_currency,
     title_unit,
@@ -522,7 +521,8 @@ def _mapping_by_year(
 
 def year_columns(header: Header) -> list[str]:
     """The columns (c<N>) whose header is a year or fiscal year, in sheet order."""
-    return [column for column, name in header.names.items() if YEAR_HEADER.match(name)]
+    years = header_years(list(header.names.values()))
+    return [column for column, year in zip(header.names, years, strict=True) if year]
 
 
 def _sheet(raw: RawSheet, options: Options) -> tuple[pl.DataFrame, pl.DataFrame, SheetReport]:
@@ -934,9 +934,7 @@ def _year(
 def _header_year(header: str) -> int | None:
     """The year an amount column's header names ("FY2024" in a table of one column per year,
     read with ``--map amount="FY2024"``), or None."""
-    if not YEAR_HEADER.match(header):
-        return None
-    return pl.DataFrame({"h": [header]}).select(parse_years("h")).item()
+    return header_years([header])[0]
 
 
 def _funder(column: pl.Expr, has_column: bool, options: Options, report: SheetReport) -> pl.Expr:

@@ -477,6 +477,12 @@ def read_years(text: pl.Series) -> pl.Series:
     return pl.DataFrame({"y": text}).select(parse_years("y")).to_series()
 
 
+def header_years(headers: list[str]) -> list[int | None]:
+    """The year each header names, if it is one ("2024", "FY2024", "FY 2023-24"): the columns
+    of a table with one amount column per year."""
+    return read_years(pl.Series(headers, dtype=pl.String)).to_list()
+
+
 def fiscal_year(date: pl.Expr, start_month: int | None) -> pl.Expr:
     """The fiscal year of a date, named by the calendar year it ends in (US convention:
     FY2025 is October 2024 - September 2025 when ``start_month`` is 10)."""

@@ -10,7 +10,7 @@ the examples, so they sit above ``classify.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,7 @@ class Finding:
         return located(self.file, self.line, self.key, self.message)
 
     def to_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "file": self.file,
-            "line": self.line,
-            "key": self.key,
-            "message": self.message,
-        }
+        return asdict(self)
 
 
 @dataclass
